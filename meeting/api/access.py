@@ -1,0 +1,108 @@
+"""Who may see and change what. Every route asks one of these before it reads or writes anything.
+
+Objects of a branch the caller does not belong to answer 404, not 403: an outsider is not even told that
+they exist. A commune admin manages the branches of their commune and their members, but reads no meeting
+content (state, journal, minutes) unless a branch shares it through the commune routes.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+
+from meeting.api.common import principal
+from meeting.auth import Principal
+from meeting.db.models import Branch, Meeting, Member, User
+from meeting.errors import Rejected
+
+
+def int_param(request: Request, name: str) -> int:
+    try:
+        return int(request.path_params[name])
+    except (KeyError, ValueError) as exc:
+        raise Rejected("not_found", status=404, what=name) from exc
+
+
+def signed_in_member(request: Request) -> Principal:
+    """The caller, refused when their token came from an invite link: such a token reaches its own meeting
+    (and /api/me) and nothing else, not even data that is the same for everyone."""
+    who = principal(request)
+    if who.meeting_id is not None:
+        raise Rejected("forbidden", status=403)
+    return who
+
+
+def admin_commune_id(session: Session, who: Principal) -> int | None:
+    """The commune a commune admin administers (None for everyone else)."""
+    if not who.is_admin or who.user_id is None:
+        return None
+    user = session.get(User, who.user_id)
+    return user.commune_id if user is not None and user.is_admin else None
+
+
+def administers(session: Session, who: Principal, branch: Branch) -> bool:
+    commune_id = admin_commune_id(session, who)
+    return commune_id is not None and branch.commune_id == commune_id
+
+
+def visible_branch(session: Session, who: Principal, branch_id: int) -> Branch:
+    """A branch the caller belongs to (not through an invite link) or administers."""
+    branch = session.get(Branch, branch_id)
+    if branch is None or not (who.may_see_branch(branch_id) or administers(session, who, branch)):
+        raise Rejected("not_found", status=404, what="branch")
+    return branch
+
+
+def manageable_branch(session: Session, who: Principal, branch_id: int) -> Branch:
+    """A branch whose roster and meetings the caller may change: its secretary or deputy, or its commune admin."""
+    branch = visible_branch(session, who, branch_id)
+    if not (who.may_manage_branch(branch_id) or administers(session, who, branch)):
+        raise Rejected("forbidden", status=403)
+    return branch
+
+
+def visible_member(session: Session, who: Principal, member_id: int) -> Member:
+    member = session.get(Member, member_id)
+    if member is None:
+        raise Rejected("not_found", status=404, what="member")
+    visible_branch(session, who, member.branch_id)
+    return member
+
+
+def meeting_for_viewer(session: Session, who: Principal, meeting_id: int) -> Meeting:
+    """A meeting whose content the caller may read: members of its branch, or an invite link for it."""
+    meeting = session.get(Meeting, meeting_id)
+    if meeting is None or not who.may_see_meeting(meeting.branch_id, meeting.id):
+        raise Rejected("not_found", status=404, what="meeting")
+    return meeting
+
+
+def meeting_plan_for(session: Session, who: Principal, meeting_id: int) -> Meeting:
+    """A meeting's plan (time, place, chair, clerk, planned agenda): its viewers, and the commune admin, who
+    already sees the branch's meeting list; the live content stays behind `meeting_for_viewer`."""
+    meeting = session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise Rejected("not_found", status=404, what="meeting")
+    if who.may_see_meeting(meeting.branch_id, meeting.id):
+        return meeting
+    branch = session.get(Branch, meeting.branch_id)
+    if branch is not None and administers(session, who, branch):
+        return meeting
+    raise Rejected("not_found", status=404, what="meeting")
+
+
+def may_prepare(who: Principal, meeting: Meeting) -> bool:
+    """The branch's secretary or deputy, or the meeting's own chair or clerk."""
+    if who.may_manage_branch(meeting.branch_id):
+        return True
+    return who.may_see_branch(meeting.branch_id) and who.member_id in (meeting.chair_id, meeting.clerk_id)
+
+
+def require_preparer(who: Principal, meeting: Meeting) -> None:
+    if not may_prepare(who, meeting):
+        raise Rejected("forbidden", status=403)
+
+
+def require_viewer(who: Principal, meeting: Meeting) -> None:
+    if not who.may_see_meeting(meeting.branch_id, meeting.id):
+        raise Rejected("not_found", status=404, what="meeting")

@@ -1,0 +1,174 @@
+"""Signing in: password login, token refresh, invite-link exchange, and who am I."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import anyio
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from meeting.api.common import ctx, parse_body, principal
+from meeting.api.openapi import describe
+from meeting.auth import Principal, decode_invite_token, issue_access_token, verify_password
+from meeting.db.models import Meeting, Member, User
+from meeting.errors import Rejected
+
+
+class LoginBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: Annotated[str, Field(min_length=1, max_length=100)]
+    password: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class InviteBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: Annotated[str, Field(min_length=10, max_length=2000)]
+
+
+def principal_of_user(user: User) -> Principal | None:
+    """What a user may do today, read from the roster (None: no active membership and not an admin)."""
+    member = user.member
+    if user.is_admin:
+        return Principal(
+            user_id=user.id,
+            member_id=member.id if member else None,
+            branch_id=None,
+            role="admin",
+            is_admin=True,
+            name=user.display_name,
+            commune_id=user.commune_id,
+        )
+    if member is None or not member.active:
+        return None
+    return Principal(
+        user_id=user.id, member_id=member.id, branch_id=member.branch_id, role=member.role, name=member.full_name
+    )
+
+
+def invitee_principal(member: Member, meeting: Meeting) -> Principal:
+    """An access token's holder limited to one meeting (from an invite link)."""
+    return Principal(
+        user_id=member.user_id,
+        member_id=member.id,
+        branch_id=member.branch_id,
+        role=member.role,
+        meeting_id=meeting.id,
+        name=member.full_name,
+    )
+
+
+def check_invitee(member: Member | None, meeting: Meeting | None, refused: Rejected) -> tuple[Member, Meeting]:
+    if member is None or not member.active or meeting is None or member.branch_id != meeting.branch_id:
+        raise refused
+    if meeting.status == "ended":
+        raise Rejected("meeting_ended", status=410)
+    return member, meeting
+
+
+def token_response(request: Request, who: Principal) -> JSONResponse:
+    settings = ctx(request).settings
+    token = issue_access_token(who, settings.secret_key, settings.access_token_minutes)
+    return JSONResponse(
+        {
+            "access_token": token,
+            "token_type": "bearer",
+            "expires_in": settings.access_token_minutes * 60,
+            "me": principal_to_json(who),
+        }
+    )
+
+
+def principal_to_json(who: Principal) -> dict[str, Any]:
+    return {
+        "user_id": who.user_id,
+        "member_id": who.member_id,
+        "branch_id": who.branch_id,
+        "role": who.role,
+        "is_admin": who.is_admin,
+        "meeting_id": who.meeting_id,
+        "name": who.name,
+        "commune_id": who.commune_id,
+    }
+
+
+@describe("Sign in with a username and password", body=LoginBody, public=True, tag="auth")
+async def login(request: Request) -> JSONResponse:
+    body = await parse_body(request, LoginBody)
+
+    def check() -> Principal:
+        with ctx(request).sessions() as session:
+            user = session.scalar(select(User).where(User.username == body.username.strip()))
+            if user is None or not verify_password(user.password_hash, body.password):
+                raise Rejected("bad_credentials", status=401)
+            who = principal_of_user(user)
+            if who is None:  # a deactivated member: the same answer as a wrong password
+                raise Rejected("bad_credentials", status=401)
+            return who
+
+    return token_response(request, await anyio.to_thread.run_sync(check))
+
+
+@describe("A fresh access token for a valid one, with the caller's role as the roster says now", tag="auth")
+def refresh(request: Request) -> JSONResponse:
+    who = principal(request)
+    invalid = Rejected("token_invalid", status=401)
+    with ctx(request).sessions() as session:
+        # Rebuilt from the database, not copied from the old token: a demoted secretary, a deactivated member or
+        # a revoked admin does not keep yesterday's rights by refreshing.
+        if who.meeting_id is not None:
+            member, meeting = check_invitee(
+                session.get(Member, who.member_id) if who.member_id is not None else None,
+                session.get(Meeting, who.meeting_id),
+                invalid,
+            )
+            fresh = invitee_principal(member, meeting)
+        elif who.user_id is not None:
+            user = session.get(User, who.user_id)
+            found = principal_of_user(user) if user is not None else None
+            if found is None:
+                raise invalid
+            fresh = found
+        else:
+            member = session.get(Member, who.member_id) if who.member_id is not None else None
+            if member is None or not member.active:
+                raise invalid
+            fresh = Principal(None, member.id, member.branch_id, member.role, name=member.full_name)
+    return token_response(request, fresh)
+
+
+@describe("Exchange a meeting invite link for an access token limited to that meeting", body=InviteBody, public=True)
+async def invite(request: Request) -> JSONResponse:
+    body = await parse_body(request, InviteBody)
+    found = decode_invite_token(body.token, ctx(request).settings.secret_key)
+    with ctx(request).sessions() as session:
+        member, meeting = check_invitee(
+            session.get(Member, found.member_id),
+            session.get(Meeting, found.meeting_id),
+            Rejected("invite_invalid", status=401),
+        )
+        who = invitee_principal(member, meeting)
+    return token_response(request, who)
+
+
+@describe("Who the access token belongs to", tag="auth")
+def me(request: Request) -> JSONResponse:
+    who = principal(request)
+    data = principal_to_json(who)
+    with ctx(request).sessions() as session:
+        if who.member_id is not None:
+            member = session.get(Member, who.member_id)
+            if member is not None:
+                data["category"] = member.category
+    return JSONResponse(data)
+
+
+routes: list[BaseRoute] = [
+    Route("/api/auth/login", login, methods=["POST"]),
+    Route("/api/auth/refresh", refresh, methods=["POST"]),
+    Route("/api/auth/invite", invite, methods=["POST"]),
+    Route("/api/me", me, methods=["GET"]),
+]

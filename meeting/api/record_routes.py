@@ -1,0 +1,423 @@
+"""The official record over HTTP: the minutes (draft or sealed) as JSON, HTML, DOCX and PDF; signing; addenda;
+verification of the record and of an uploaded file; resolutions and their "5 rõ" action items; the previous
+resolution's items for the review step; a member's own items. Plus the record viewer's and verifier's pages.
+
+Who may do what: members of the meeting's branch read (an invite link reaches its own meeting's record, so a
+remote member can read the draft at the adoption step); only the meeting's chair and clerk sign and write
+addenda; the branch's secretary or deputy and the meeting's chair and clerk draft resolutions; an action item's
+assignee may mark it done. Anyone else is told the meeting does not exist (404).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from meeting import journal
+from meeting.api.access import int_param, meeting_for_viewer, require_preparer
+from meeting.api.common import ctx, parse_body, principal, read_limited
+from meeting.api.openapi import describe
+from meeting.auth import Principal
+from meeting.db.models import ActionItem, Meeting, Resolution
+from meeting.errors import Rejected
+from meeting.record import resolutions as res
+from meeting.record import seal
+from meeting.record.html import page, render_html
+
+MAX_UPLOAD = 30_000_000
+WEB_DIR = Path(__file__).resolve().parent.parent / "record" / "web"
+FORMATS = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf",
+    "html": "text/html; charset=utf-8",
+}
+Text = Annotated[str, Field(min_length=1, max_length=20000)]
+Short = Annotated[str, Field(max_length=300)]
+
+
+class SignBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: Annotated[str, Field(min_length=1, max_length=200)]
+    content_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None  # the draft the signer read
+
+
+class AddendumBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: Text
+
+
+class ActionBody(BaseModel):
+    """One action item, "5 rõ": every field is needed (a missing one is named in the error)."""
+
+    model_config = ConfigDict(extra="forbid")
+    assignee_id: Annotated[int, Field(ge=1)] | None = None
+    task: Annotated[str, Field(max_length=2000)] | None = None
+    deadline: date | None = None
+    responsible: Short | None = None
+    expected_result: Annotated[str, Field(max_length=2000)] | None = None
+
+    def fields(self) -> res.ActionFields:
+        return res.ActionFields(self.assignee_id, self.task, self.deadline, self.responsible, self.expected_result)
+
+
+class ActionUpdate(ActionBody):
+    done: bool | None = None
+
+
+class ResolutionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: Annotated[str, Field(min_length=1, max_length=300)]
+    text: Annotated[str, Field(max_length=20000)] = ""
+    actions: Annotated[list[ActionBody], Field(max_length=50)] = []
+
+
+class ResolutionUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: Annotated[str, Field(min_length=1, max_length=300)] | None = None
+    text: Annotated[str, Field(max_length=20000)] | None = None
+    status: Annotated[str, Field(pattern=r"^(draft|adopted)$")] | None = None
+
+
+# -- the minutes ------------------------------------------------------------------------------------------------------
+def _viewed_meeting(session: Session, request: Request, who: Principal) -> Meeting:
+    return meeting_for_viewer(session, who, int_param(request, "meeting_id"))
+
+
+def _draft(session: Session, request: Request, meeting: Meeting) -> seal.Draft:
+    recorded = journal.read(session, meeting.id)
+    return seal.make_draft(session, meeting, recorded, seal.recordings_dir_of(ctx(request).settings))
+
+
+@describe("The meeting's minutes (biên bản): the draft made from the journal, or the sealed record", tag="record")
+def get_record(request: Request) -> JSONResponse:
+    who = principal(request)
+    with ctx(request).sessions() as session:
+        meeting = _viewed_meeting(session, request, who)
+        document = seal.record_document(session, meeting.id)
+        draft = None if document is not None and document.sealed_at is not None else _draft(session, request, meeting)
+        return JSONResponse(seal.record_status(session, meeting, draft, document))
+
+
+def _file_response(body: bytes, fmt: str, filename: str) -> Response:
+    headers = {"Cache-Control": "no-store", "X-Content-SHA256": hashlib.sha256(body).hexdigest()}
+    if fmt != "html":
+        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return Response(body, media_type=FORMATS[fmt], headers=headers)
+
+
+@describe("The minutes as a file: .docx, .pdf or .html (the sealed files once signed)", tag="record")
+def get_record_file(request: Request) -> Response:
+    who = principal(request)
+    fmt = request.path_params["fmt"]
+    if fmt not in FORMATS:
+        raise Rejected("not_found", status=404, what="format")
+    with ctx(request).sessions() as session:
+        meeting = _viewed_meeting(session, request, who)
+        document = seal.record_document(session, meeting.id)
+        sealed = document is not None and document.sealed_at is not None
+        filename = f"bien-ban-{meeting.id}{'' if sealed else '-du-thao'}.{fmt}"
+        if sealed and fmt in ("docx", "pdf"):
+            return _file_response(document.docx if fmt == "docx" else document.pdf, fmt, filename)
+        if sealed:
+            minutes, _ = seal.sealed_minutes(document)
+            signers = seal.signers_for(session, document, document.content_sha256 or "", *seal.officers(minutes))
+            layout = seal.minutes_layout(minutes, signers, sealed=True, content_sha256=document.content_sha256 or "")
+        else:
+            layout = seal.draft_layout(session, _draft(session, request, meeting), document)
+    if fmt == "html":
+        return _file_response(render_html(layout).encode("utf-8"), fmt, filename)
+    return _file_response(seal.render(layout, fmt, datetime.now(UTC), "draft"), fmt, filename)
+
+
+@describe("Sign the minutes (chair or clerk, password re-entered); the second signature seals them", body=SignBody)
+async def sign(request: Request) -> JSONResponse:
+    who = principal(request)
+    body = await parse_body(request, SignBody)
+    meeting_id = int_param(request, "meeting_id")
+    with ctx(request).sessions() as session:
+        meeting_for_viewer(session, who, meeting_id)
+    result = await anyio.to_thread.run_sync(
+        lambda: seal.sign_record(ctx(request), meeting_id, who, body.password, body.content_sha256)
+    )
+    return JSONResponse(result)
+
+
+@describe("Check the sealed record: journal chain and head, minutes made again from the journal, file hashes")
+def verify_record(request: Request) -> JSONResponse:
+    who = principal(request)
+    with ctx(request).sessions() as session:
+        meeting = _viewed_meeting(session, request, who)
+        return JSONResponse(seal.verify_record(session, meeting.id))
+
+
+@describe("Write an addendum (correction) to the sealed record: chair or clerk", body=AddendumBody)
+async def add_addendum(request: Request) -> JSONResponse:
+    who = principal(request)
+    body = await parse_body(request, AddendumBody)
+    meeting_id = int_param(request, "meeting_id")
+    with ctx(request).sessions() as session:
+        meeting_for_viewer(session, who, meeting_id)
+    return JSONResponse(seal.add_addendum(ctx(request), meeting_id, who, body.text), status_code=201)
+
+
+@describe("Sign an addendum (chair or clerk, password re-entered)", body=SignBody)
+async def sign_addendum(request: Request) -> JSONResponse:
+    who = principal(request)
+    body = await parse_body(request, SignBody)
+    meeting_id = int_param(request, "meeting_id")
+    with ctx(request).sessions() as session:
+        meeting_for_viewer(session, who, meeting_id)
+    number = int_param(request, "number")
+    result = await anyio.to_thread.run_sync(
+        lambda: seal.sign_addendum(ctx(request), meeting_id, number, who, body.password)
+    )
+    return JSONResponse(result)
+
+
+@describe("An addendum as a file: .docx, .pdf or .html")
+def get_addendum_file(request: Request) -> Response:
+    who = principal(request)
+    fmt = request.path_params["fmt"]
+    if fmt not in FORMATS:
+        raise Rejected("not_found", status=404, what="format")
+    number = int_param(request, "number")
+    with ctx(request).sessions() as session:
+        meeting = _viewed_meeting(session, request, who)
+        record = seal.record_document(session, meeting.id)
+        document = seal.record_document(session, meeting.id, number) if number > 0 else None
+        if record is None or document is None:
+            raise Rejected("not_found", status=404, what="addendum")
+        filename = f"bien-ban-{meeting.id}-bo-sung-{number}.{fmt}"
+        if document.sealed_at is not None and fmt in ("docx", "pdf"):
+            return _file_response(document.docx if fmt == "docx" else document.pdf, fmt, filename)
+        layout = seal.addendum_draft_layout(session, record, document)
+    if fmt == "html":
+        return _file_response(render_html(layout).encode("utf-8"), fmt, filename)
+    return _file_response(seal.render(layout, fmt, datetime.now(UTC), "draft"), fmt, filename)
+
+
+@describe("Does this file (DOCX or PDF, sent as the request body) match a sealed record?", tag="record")
+async def verify_upload(request: Request) -> JSONResponse:
+    who = principal(request)
+    if who.meeting_id is not None:  # an invite link reaches its own meeting, not the branch's archive
+        raise Rejected("forbidden", status=403)
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        form = await request.form(max_files=1, max_fields=2, max_part_size=MAX_UPLOAD)
+        upload = form.get("file")
+        data = await upload.read() if upload is not None and not isinstance(upload, str) else b""
+    else:
+        data = await read_limited(request, MAX_UPLOAD)
+    if not data:
+        raise Rejected("file_missing", status=422)
+    with ctx(request).sessions() as session:
+        return JSONResponse(seal.verify_file(session, who, data))
+
+
+# -- resolutions and action items -------------------------------------------------------------------------------------
+def _resolutions_json(session: Session, meeting: Meeting) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    records = res.resolution_records(session, meeting.id, now)
+    found = {r.id: r for r, _ in res.resolutions_of(session, meeting.id)}
+    return {
+        "meeting_id": meeting.id,
+        "sealed": seal.is_sealed(session, meeting.id),
+        "resolutions": [
+            {**record.model_dump(mode="json"), "status": found[record.resolution_id].status} for record in records
+        ],
+    }
+
+
+@describe("The meeting's resolutions with their 5 rõ action items and status", tag="record")
+def list_resolutions(request: Request) -> JSONResponse:
+    who = principal(request)
+    with ctx(request).sessions() as session:
+        return JSONResponse(_resolutions_json(session, _viewed_meeting(session, request, who)))
+
+
+@describe("Draft a resolution with its action items (5 rõ)", body=ResolutionBody, tag="record")
+async def create_resolution(request: Request) -> JSONResponse:
+    who = principal(request)
+    body = await parse_body(request, ResolutionBody)
+    with ctx(request).sessions.begin() as session:
+        meeting = _viewed_meeting(session, request, who)
+        require_preparer(who, meeting)
+        seal.require_unsealed(session, meeting.id)
+        resolution = Resolution(meeting_id=meeting.id, title=body.title.strip(), text=body.text.strip())
+        session.add(resolution)
+        session.flush()
+        for action in body.actions:
+            res.add_action(session, resolution, meeting.branch_id, action.fields())
+        return JSONResponse(_resolutions_json(session, meeting), status_code=201)
+
+
+def _resolution_for(session: Session, request: Request, who: Principal) -> tuple[Resolution, Meeting]:
+    resolution = session.get(Resolution, int_param(request, "resolution_id"))
+    if resolution is None:
+        raise Rejected("not_found", status=404, what="resolution")
+    return resolution, meeting_for_viewer(session, who, resolution.meeting_id)
+
+
+@describe("Change a resolution's title, text or status (before the record is sealed)", body=ResolutionUpdate)
+async def update_resolution(request: Request) -> JSONResponse:
+    who = principal(request)
+    body = await parse_body(request, ResolutionUpdate)
+    with ctx(request).sessions.begin() as session:
+        resolution, meeting = _resolution_for(session, request, who)
+        require_preparer(who, meeting)
+        seal.require_unsealed(session, meeting.id)
+        for name, value in body.model_dump(exclude_unset=True).items():
+            if value is not None:
+                setattr(resolution, name, value.strip() if isinstance(value, str) else value)
+        session.flush()
+        return JSONResponse(_resolutions_json(session, meeting))
+
+
+@describe("Add a 5 rõ action item to a resolution", body=ActionBody, tag="record")
+async def add_action(request: Request) -> JSONResponse:
+    who = principal(request)
+    body = await parse_body(request, ActionBody)
+    with ctx(request).sessions.begin() as session:
+        resolution, meeting = _resolution_for(session, request, who)
+        require_preparer(who, meeting)
+        seal.require_unsealed(session, meeting.id)
+        res.add_action(session, resolution, meeting.branch_id, body.fields())
+        return JSONResponse(_resolutions_json(session, meeting), status_code=201)
+
+
+@describe("Change an action item's 5 rõ fields (before sealing), or mark it done / not done", body=ActionUpdate)
+async def update_action(request: Request) -> JSONResponse:
+    who = principal(request)
+    body = await parse_body(request, ActionUpdate)
+    changes = body.model_dump(exclude_unset=True)
+    done = changes.pop("done", None)
+    with ctx(request).sessions.begin() as session:
+        action = session.get(ActionItem, int_param(request, "action_id"))
+        resolution = session.get(Resolution, action.resolution_id) if action is not None else None
+        if action is None or resolution is None:
+            raise Rejected("not_found", status=404, what="action item")
+        meeting = meeting_for_viewer(session, who, resolution.meeting_id)
+        if changes:
+            require_preparer(who, meeting)
+            seal.require_unsealed(session, meeting.id)
+            res.update_action(session, action, meeting.branch_id, changes)
+        if done is not None:
+            if who.member_id != action.assignee_id:
+                require_preparer(who, meeting)
+            res.set_done(action, done, datetime.now(UTC))
+        session.flush()
+        row = res.action_row(action, res.names_of(session, [action.assignee_id]), datetime.now(UTC), meeting.id)
+        return JSONResponse(row.model_dump(mode="json"))
+
+
+@describe("The previous resolution's action items with their status today: the review step's list", tag="record")
+def review(request: Request) -> JSONResponse:
+    who = principal(request)
+    now = datetime.now(UTC)
+    with ctx(request).sessions() as session:
+        meeting = _viewed_meeting(session, request, who)
+        previous = res.previous_meeting(session, meeting)
+        rows = res.review_rows(session, meeting, now)
+        return JSONResponse(
+            {
+                "meeting_id": meeting.id,
+                "previous_meeting_id": previous.id if previous else None,
+                "items": [r.model_dump(mode="json") for r in rows],
+                "counts": {s: sum(1 for r in rows if r.status == s) for s in ("open", "done", "overdue")},
+            }
+        )
+
+
+@describe("My own action items, with their status", tag="record")
+def my_actions(request: Request) -> JSONResponse:
+    who = principal(request)
+    if who.member_id is None:
+        return JSONResponse({"items": []})
+    with ctx(request).sessions() as session:
+        items = res.member_actions(session, who.member_id, datetime.now(UTC))
+        if who.meeting_id is not None:  # an invite link sees its own meeting's items only
+            items = [i for i in items if i["meeting_id"] == who.meeting_id]
+        return JSONResponse({"items": items})
+
+
+# -- the pages --------------------------------------------------------------------------------------------------------
+def _web_file(name: str, media_type: str) -> Response:
+    return Response((WEB_DIR / name).read_bytes(), media_type=media_type, headers={"Cache-Control": "no-cache"})
+
+
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+
+def _net_module(request: Request) -> str:
+    from meeting.web import static_files
+
+    return f"/static/{static_files(request).version}/js/net.js"
+
+
+def record_page(request: Request) -> HTMLResponse:
+    """The record viewer: a shell (no data), like every page; the script reads the record with the member's token."""
+    body = (
+        f'<main id="app" data-meeting="{int_param(request, "meeting_id")}" data-net="{_net_module(request)}">'
+        '<p class="muted">Đang tải biên bản… / Loading the minutes…</p></main>'
+    )
+    return HTMLResponse(page("Biên bản cuộc họp", "/web/record/record.js", body), headers=PAGE_HEADERS)
+
+
+def verify_page(request: Request) -> HTMLResponse:
+    body = (
+        f'<main id="app" data-verify="1" data-net="{_net_module(request)}">'
+        "<h1>Kiểm tra biên bản / Check a record</h1>"
+        "<p>Chọn tệp biên bản (DOCX hoặc PDF) đã nhận được. / Choose the record file (DOCX or PDF) you received.</p>"
+        '<p><label for="file">Tệp / File</label> <input id="file" type="file" accept=".pdf,.docx"></p>'
+        '<p><button id="check" type="button" class="btn">Kiểm tra / Check</button></p>'
+        '<div id="result" role="status" aria-live="polite"></div></main>'
+    )
+    return HTMLResponse(page("Kiểm tra biên bản", "/web/record/record.js", body), headers=PAGE_HEADERS)
+
+
+def record_js(request: Request) -> Response:
+    return _web_file("record.js", "text/javascript; charset=utf-8")
+
+
+def record_css(request: Request) -> Response:
+    return _web_file("record.css", "text/css; charset=utf-8")
+
+
+routes: list[BaseRoute] = [
+    Route("/api/meetings/{meeting_id:int}/record", get_record, methods=["GET"]),
+    Route("/api/meetings/{meeting_id:int}/record.{fmt}", get_record_file, methods=["GET"]),
+    Route("/api/meetings/{meeting_id:int}/record/sign", sign, methods=["POST"]),
+    Route("/api/meetings/{meeting_id:int}/record/verify", verify_record, methods=["GET"]),
+    Route("/api/meetings/{meeting_id:int}/record/addenda", add_addendum, methods=["POST"]),
+    Route("/api/meetings/{meeting_id:int}/record/addenda/{number:int}.{fmt}", get_addendum_file, methods=["GET"]),
+    Route("/api/meetings/{meeting_id:int}/record/addenda/{number:int}/sign", sign_addendum, methods=["POST"]),
+    Route("/api/records/verify", verify_upload, methods=["POST"]),
+    Route("/api/meetings/{meeting_id:int}/resolutions", list_resolutions, methods=["GET"]),
+    Route("/api/meetings/{meeting_id:int}/resolutions", create_resolution, methods=["POST"]),
+    Route("/api/resolutions/{resolution_id:int}", update_resolution, methods=["PATCH"]),
+    Route("/api/resolutions/{resolution_id:int}/actions", add_action, methods=["POST"]),
+    Route("/api/actions/{action_id:int}", update_action, methods=["PATCH"]),
+    Route("/api/meetings/{meeting_id:int}/review", review, methods=["GET"]),
+    Route("/api/me/actions", my_actions, methods=["GET"]),
+    Route("/web/meetings/{meeting_id:int}/record", record_page, methods=["GET"]),
+    Route("/web/record/verify", verify_page, methods=["GET"]),
+    Route("/web/record/record.js", record_js, methods=["GET"]),
+    Route("/web/record/record.css", record_css, methods=["GET"]),
+]

@@ -1,0 +1,86 @@
+"""The ASGI application: the HTTP API, the live hub and the browser apps, on one Starlette app."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+
+from meeting.api.common import handle_http, handle_rejected, handle_unexpected
+from meeting.api.openapi import describe, document
+from meeting.context import AppContext
+from meeting.errors import Rejected
+from meeting.settings import Settings
+from signaling.endpoint import Live, LiveSettings, live_endpoint
+
+
+@describe("This document", public=True, tag="meta")
+def openapi_json(request: Request) -> JSONResponse:
+    return JSONResponse(document(request.app.routes))
+
+
+def collect_routes() -> list[BaseRoute]:
+    from meeting.api import (  # issue 7: preparation, reports, commune overview
+        auth_routes,
+        branch_routes,
+        commune_routes,
+        meeting_routes,
+        prep_routes,
+    )
+
+    routes: list[BaseRoute] = [Route("/api/openapi.json", openapi_json, methods=["GET"])]
+    routes += auth_routes.routes
+    routes += branch_routes.routes
+    routes += meeting_routes.routes
+    routes += prep_routes.routes
+    routes += commune_routes.routes
+    from meeting.api import record_routes  # issue 6: the official record, resolutions and action items
+
+    routes += record_routes.routes
+    from meeting import health  # issue 8: liveness and readiness probes, open like any probe
+
+    routes += health.routes
+    from meeting import metrics  # issue 8: Prometheus figures, for the scraper only
+
+    routes += metrics.routes
+    from meeting import web  # issue 5: the browser apps' pages, static files and room check-in
+
+    routes += web.routes
+    return routes
+
+
+def create_app(
+    settings: Settings | None = None, context: AppContext | None = None, live_settings: LiveSettings | None = None
+) -> Starlette:
+    context = context or AppContext.create(settings or Settings.from_env())
+    live = Live.create(context, live_settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await live.start()
+        try:
+            yield
+        finally:
+            await live.stop()
+            context.engine.dispose()
+
+    app = Starlette(
+        routes=[*collect_routes(), WebSocketRoute("/ws/meetings/{meeting_id:int}", live_endpoint)],
+        lifespan=lifespan,
+        exception_handlers={
+            Rejected: handle_rejected,
+            HTTPException: handle_http,
+            Exception: handle_unexpected,
+        },
+    )
+    app.state.ctx = context
+    app.state.live = live
+    from meeting import metrics
+
+    metrics.install(app)
+    return app

@@ -1,0 +1,138 @@
+"""Passwords (argon2), access tokens and meeting invite links (PyJWT, HS256).
+
+An access token names the user, their member id, branch and branch role. An invite token names one
+member and one meeting; exchanged at /api/auth/invite it gives an access token limited to that meeting,
+so an elderly member taps one link on the phone and has no password to remember.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from meeting.errors import Rejected
+
+_hasher = PasswordHasher()
+ALGORITHM = "HS256"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+_dummy_hash: str | None = None
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Constant work whether or not the account exists, so timing does not reveal usernames."""
+    global _dummy_hash
+    if not password_hash:
+        _dummy_hash = _dummy_hash or _hasher.hash("not-a-password")
+        with contextlib.suppress(VerificationError):
+            _hasher.verify(_dummy_hash, password)
+        return False
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling, as the access token says."""
+
+    user_id: int | None
+    member_id: int | None
+    branch_id: int | None
+    role: str  # branch role: secretary | deputy | member; "admin" for a commune committee admin
+    is_admin: bool = False
+    meeting_id: int | None = None  # set when the token came from an invite link: that meeting only
+    name: str = ""
+    commune_id: int | None = None  # for a commune admin: the commune they administer
+
+    def may_see_branch(self, branch_id: int) -> bool:
+        return self.branch_id == branch_id and self.meeting_id is None
+
+    def may_manage_branch(self, branch_id: int) -> bool:
+        return self.may_see_branch(branch_id) and self.role in ("secretary", "deputy")
+
+    def may_see_meeting(self, branch_id: int, meeting_id: int) -> bool:
+        if self.branch_id != branch_id:
+            return False
+        return self.meeting_id is None or self.meeting_id == meeting_id
+
+
+def issue_access_token(principal: Principal, secret: str, minutes: int = 30, now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    claims = {
+        "typ": "access",
+        "sub": str(principal.user_id) if principal.user_id is not None else f"member:{principal.member_id}",
+        "uid": principal.user_id,
+        "mid": principal.member_id,
+        "bid": principal.branch_id,
+        "role": principal.role,
+        "adm": principal.is_admin,
+        "mtg": principal.meeting_id,
+        "name": principal.name,
+        "cid": principal.commune_id,
+        "iat": now,
+        "exp": now + timedelta(minutes=minutes),
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def _decode(token: str, secret: str, typ: str) -> dict:
+    try:
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "iat", "typ"]})
+    except jwt.ExpiredSignatureError as exc:
+        raise Rejected("token_expired" if typ == "access" else "invite_invalid", status=401) from exc
+    except jwt.PyJWTError as exc:
+        raise Rejected("token_invalid" if typ == "access" else "invite_invalid", status=401) from exc
+    if claims.get("typ") != typ:
+        raise Rejected("token_invalid" if typ == "access" else "invite_invalid", status=401)
+    return claims
+
+
+def decode_access_token(token: str, secret: str) -> Principal:
+    claims = _decode(token, secret, "access")
+    return Principal(
+        user_id=claims.get("uid"),
+        member_id=claims.get("mid"),
+        branch_id=claims.get("bid"),
+        role=claims.get("role", "member"),
+        is_admin=bool(claims.get("adm")),
+        meeting_id=claims.get("mtg"),
+        name=claims.get("name", ""),
+        commune_id=claims.get("cid"),
+    )
+
+
+def issue_invite_token(
+    *, meeting_id: int, member_id: int, branch_id: int, secret: str, expires_at: datetime, now: datetime | None = None
+) -> str:
+    claims = {
+        "typ": "invite",
+        "mtg": meeting_id,
+        "mid": member_id,
+        "bid": branch_id,
+        "iat": now or datetime.now(UTC),
+        "exp": expires_at,
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    meeting_id: int
+    member_id: int
+    branch_id: int
+
+
+def decode_invite_token(token: str, secret: str) -> Invite:
+    claims = _decode(token, secret, "invite")
+    return Invite(meeting_id=int(claims["mtg"]), member_id=int(claims["mid"]), branch_id=int(claims["bid"]))

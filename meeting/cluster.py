@@ -1,0 +1,146 @@
+"""Many nodes, one PostgreSQL: each live meeting is run by one node at a time, through a lease row.
+
+A node takes the lease of a meeting when a client arrives and the lease is free or lapsed, renews the
+leases of the meetings it serves every third of the lease time, and drops a meeting whose lease another
+node has taken. A client that reaches a node which does not hold the lease is sent to the node that does.
+The database decides who wins a race (row lock on PostgreSQL, the single writer on SQLite): there is no
+consensus of our own. The journal's (meeting, seq) key stays the last line of defence against two writers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from meeting.db.models import MeetingLease
+from meeting.service import MeetingService
+
+log = logging.getLogger("chibo.cluster")
+
+
+def default_node_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class Owner:
+    node_id: str
+    node_url: str
+
+
+class Leases:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        service: MeetingService,
+        node_id: str,
+        node_url: str,
+        lease_seconds: int = 10,
+        active: Callable[[], set[int]] = set,
+    ) -> None:
+        self.sessions = sessions
+        self.service = service
+        self.node_id = node_id or default_node_id()
+        self.node_url = node_url
+        self.lease = timedelta(seconds=lease_seconds)
+        self.held: set[int] = set()
+        self.active = active  # the meetings this node has clients for; the others' leases are left to lapse
+        self.on_lost: list[
+            Callable[[int], None]
+        ] = []  # callbacks(meeting_id) when another node took a meeting we served
+        self._task: asyncio.Task | None = None
+
+    def claim(self, meeting_id: int, now: datetime | None = None) -> Owner | None:
+        """Take or keep the meeting's lease; None when we hold it, else the node that does."""
+        for _ in range(3):
+            try:
+                return self._claim(meeting_id, now or datetime.now(UTC))
+            except IntegrityError:
+                continue  # two claims inserted the first lease row at once: the row exists now, look again
+        raise RuntimeError(f"could not settle the lease of meeting {meeting_id}")
+
+    def _claim(self, meeting_id: int, now: datetime) -> Owner | None:
+        with self.sessions.begin() as session:
+            lease = session.scalars(
+                select(MeetingLease).where(MeetingLease.meeting_id == meeting_id).with_for_update()
+            ).first()
+            if lease is not None and lease.node_id != self.node_id and lease.expires_at > now:
+                return Owner(lease.node_id, lease.node_url)
+            taken_over = lease is None or lease.node_id != self.node_id
+            if lease is None:
+                session.add(
+                    MeetingLease(
+                        meeting_id=meeting_id, node_id=self.node_id, node_url=self.node_url, expires_at=now + self.lease
+                    )
+                )
+            else:
+                lease.node_id, lease.node_url, lease.expires_at = self.node_id, self.node_url, now + self.lease
+        if taken_over:
+            # Whatever this node knew of the meeting may be older than the journal another node wrote.
+            self.service.forget(meeting_id)
+            log.info("node %s now runs meeting %s", self.node_id, meeting_id)
+        self.held.add(meeting_id)
+        return None
+
+    def renew(self, now: datetime | None = None) -> set[int]:
+        """Extend our leases; returns the meetings we found taken by another node (we must let go)."""
+        now = now or datetime.now(UTC)
+        lost: set[int] = set()
+        self.held &= self.active()
+        if not self.held:
+            return lost
+        with self.sessions.begin() as session:
+            for lease in session.scalars(
+                select(MeetingLease).where(MeetingLease.meeting_id.in_(self.held)).with_for_update()
+            ):
+                if lease.node_id == self.node_id:
+                    lease.expires_at = now + self.lease
+                else:
+                    lost.add(lease.meeting_id)
+        for meeting_id in lost:
+            self.held.discard(meeting_id)
+            self.service.forget(meeting_id)
+        return lost
+
+    def release(self, meeting_id: int) -> None:
+        """Let go of a meeting nobody here is connected to any more, so another node may take it at once."""
+        self.held.discard(meeting_id)
+        with self.sessions.begin() as session:
+            session.execute(
+                delete(MeetingLease).where(MeetingLease.meeting_id == meeting_id, MeetingLease.node_id == self.node_id)
+            )
+
+    async def run(self) -> None:
+        interval = max(self.lease.total_seconds() / 3, 0.2)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                lost = await asyncio.to_thread(self.renew)
+            except Exception:  # the database is briefly unreachable: try again at the next beat
+                log.exception("renewing meeting leases failed")
+                continue
+            for meeting_id in lost:
+                log.warning("meeting %s was taken over by another node", meeting_id)
+                for callback in self.on_lost:
+                    callback(meeting_id)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self.run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        for meeting_id in list(self.held):
+            try:
+                await asyncio.to_thread(self.release, meeting_id)
+            except Exception:
+                log.exception("releasing the lease of meeting %s failed", meeting_id)

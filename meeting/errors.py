@@ -1,0 +1,255 @@
+"""Every refusal the service can give, with a stable code and its words in Vietnamese and English.
+
+The code is what clients and tests match on; the messages are for people. Keeping both languages
+in this one table is what lets the browser apps, the API and the hub say the same thing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # generic
+    "bad_request": ("Yêu cầu không hợp lệ: {detail}", "Invalid request: {detail}"),
+    "not_found": ("Không tìm thấy {what}.", "{what} not found."),
+    "conflict": ("Xung đột dữ liệu: {detail}", "Conflict: {detail}"),
+    "unauthenticated": ("Cần đăng nhập.", "You need to sign in."),
+    "bad_credentials": ("Tên đăng nhập hoặc mật khẩu không đúng.", "Wrong username or password."),
+    "token_expired": ("Phiên đăng nhập đã hết hạn.", "Your session has expired."),
+    "token_invalid": ("Mã truy cập không hợp lệ.", "The access token is not valid."),
+    "invite_invalid": ("Liên kết mời không hợp lệ hoặc đã hết hạn.", "The invite link is invalid or has expired."),
+    "forbidden": ("Bạn không có quyền thực hiện việc này.", "You are not allowed to do this."),
+    "internal": ("Lỗi hệ thống, vui lòng thử lại.", "Internal error, please try again."),
+    "not_ready": ("Dịch vụ chưa sẵn sàng: {detail}.", "The service is not ready: {detail}."),
+    # the live connection
+    "bad_frame": ("Gói tin không hợp lệ: {detail}", "Invalid frame: {detail}"),
+    "hello_first": ("Cần gửi lời chào (hello) kèm mã truy cập trước.", "Send hello with a token first."),
+    "hall_not_allowed": (
+        "Chỉ chủ trì hoặc thư ký mới mở được màn hình hội trường.",
+        "Only the chair or the clerk may open the hall station.",
+    ),
+    "not_owner": (
+        "Cuộc họp đang do máy chủ khác điều hành: gửi lại tới {node_url}.",
+        "Another node runs this meeting: send it to {node_url}.",
+    ),
+    "too_slow": ("Kết nối quá chậm, đang đồng bộ lại.", "The connection fell behind; resynchronising."),
+    # the media plane (signaling/media)
+    "media_bad_offer": ("Trình duyệt gửi đề nghị kết nối không hợp lệ: {detail}", "Invalid connection offer: {detail}"),
+    "media_bad_candidate": ("Ứng viên kết nối (ICE) không hợp lệ.", "Invalid ICE candidate."),
+    "media_not_joined": (
+        "Chưa kết nối âm thanh: hãy gửi đề nghị (offer) trước.",
+        "No audio connection yet: send an offer first.",
+    ),
+    "media_mute_chair_only": (
+        "Chỉ người chủ trì được tắt hoặc bật micro của người khác.",
+        "Only the chair may mute or unmute someone.",
+    ),
+    # roles
+    "chair_only": ("Chỉ người chủ trì được {action}.", "Only the chair may {action}."),
+    "clerk_only": ("Chỉ thư ký được {action}.", "Only the clerk may {action}."),
+    "not_in_roster": ("Người này không có trong danh sách cuộc họp.", "This person is not on the meeting roster."),
+    "self_only": ("Bạn chỉ có thể làm việc này cho chính mình.", "You may only do this for yourself."),
+    # meeting lifecycle
+    "journal_not_opened": ("Cuộc họp chưa được mở.", "The meeting has not been opened yet."),
+    "journal_already_opened": ("Cuộc họp đã được mở.", "The meeting is already open."),
+    "meeting_not_started": ("Cuộc họp chưa bắt đầu.", "The meeting has not started."),
+    "meeting_already_started": ("Cuộc họp đã bắt đầu.", "The meeting has already started."),
+    "meeting_ended": ("Cuộc họp đã kết thúc.", "The meeting has ended."),
+    # agenda
+    "unknown_item": ("Không có mục chương trình này.", "No such agenda item."),
+    "item_not_open": ("Mục chương trình này không đang mở.", "This agenda item is not open."),
+    "item_already_open": ("Mục chương trình này đang mở.", "This agenda item is already open."),
+    "item_not_pending": ("Chỉ bỏ qua được mục chưa bắt đầu.", "Only an item not yet taken up can be skipped."),
+    "bad_order": (
+        "Thứ tự mới phải gồm đúng các mục hiện có.",
+        "The new order must list exactly the existing items.",
+    ),
+    "no_open_item": ("Chưa có mục chương trình nào đang mở.", "No agenda item is open."),
+    # speakers
+    "not_present": ("Người này chưa điểm danh có mặt.", "This person is not checked in as present."),
+    "hand_already_raised": ("Bạn đã giơ tay rồi.", "Your hand is already raised."),
+    "hand_not_raised": ("Không có yêu cầu phát biểu nào để hạ.", "There is no raised hand to lower."),
+    "no_floor": ("Hiện không ai đang phát biểu.", "Nobody has the floor."),
+    "not_floor_holder": ("Bạn không đang phát biểu.", "You do not have the floor."),
+    "time_not_up": ("Chưa hết thời gian phát biểu.", "The speaking time is not up yet."),
+    "queue_empty": ("Không còn ai chờ phát biểu.", "Nobody is waiting to speak."),
+    # attendance
+    "already_present": ("Người này đã có mặt.", "This person is already present."),
+    "not_checked_in": ("Người này chưa có mặt nên không thể rời.", "This person is not present, so cannot leave."),
+    "present_cannot_be_absent": (
+        "Người đang có mặt không thể ghi vắng.",
+        "Someone who is present cannot be marked absent.",
+    ),
+    # votes
+    "vote_already_open": ("Đang có một cuộc biểu quyết chưa kết thúc.", "Another vote is still open."),
+    "vote_exists": ("Mã biểu quyết này đã được dùng.", "This vote id is already used."),
+    "unknown_vote": ("Không có cuộc biểu quyết này.", "No such vote."),
+    "vote_not_open": ("Biểu quyết này không còn mở.", "This vote is not open."),
+    "vote_open_blocks": ("Hãy kết thúc biểu quyết trước.", "Close the open vote first."),
+    "may_not_vote": (
+        "Chỉ đảng viên chính thức có mặt mới được biểu quyết.",
+        "Only official members who are present may vote.",
+    ),
+    "already_voted": ("Bạn đã biểu quyết rồi.", "You have already voted."),
+    "in_room_votes_by_hand": (
+        "Đồng chí đang dự tại hội trường: biểu quyết bằng giơ tay.",
+        "You are checked in in the room: vote by show of hands.",
+    ),
+    "counted_by_hand": (
+        "Đồng chí đã được tính trong số giơ tay tại hội trường, không biểu quyết trực tuyến được nữa.",
+        "You were counted in the show of hands in the room, so you cannot also vote online.",
+    ),
+    "hall_count_too_high": (
+        "Số giơ tay ({counted}) vượt quá số người được biểu quyết tại hội trường ({allowed}).",
+        "The show of hands ({counted}) exceeds the voters in the room ({allowed}).",
+    ),
+    # minutes
+    "entry_exists": ("Mã mục biên bản này đã được dùng.", "This minute entry id is already used."),
+    "unknown_entry": ("Không có mục biên bản này.", "No such minute entry."),
+    "entry_unchanged": ("Nội dung không thay đổi.", "The text is unchanged."),
+    # browser apps (issue 5)
+    "checkin_code_invalid": (
+        "Mã điểm danh không đúng hoặc đã hết hạn. Xin quét lại mã trên màn hình của thư ký.",
+        "The check-in code is wrong or has expired. Please scan the code on the clerk's screen again.",
+    ),
+    # preparation, documents, reports, commune (issue 7)
+    "plan_locked": (
+        "Cuộc họp đã mở, không còn sửa kế hoạch được; chủ trì điều chỉnh chương trình bằng các lệnh trong cuộc họp.",
+        "The meeting has opened: its plan can no longer be changed; the chair adjusts the agenda with live commands.",
+    ),
+    "designated_not_member": (
+        "Người được phân công phải là đảng viên đang sinh hoạt tại chi bộ.",
+        "Only active members of the branch can be assigned.",
+    ),
+    "designated_duplicate": ("Một đồng chí bị phân công hai lần.", "A member is assigned twice."),
+    "document_empty": ("Tệp rỗng.", "The file is empty."),
+    "document_too_large": (
+        "Tệp quá lớn: tối đa {limit_mb} MB.",
+        "The file is too large: {limit_mb} MB at most.",
+    ),
+    "document_type_refused": (
+        "Chỉ nhận tệp PDF, DOCX, PPTX, ODT, ODP, PNG hoặc JPEG.",
+        "Only PDF, DOCX, PPTX, ODT, ODP, PNG or JPEG files are accepted.",
+    ),
+    "document_type_mismatch": (
+        "Nội dung tệp là {detected} nhưng tên tệp có đuôi .{extension}.",
+        "The file's content is {detected} but its name ends in .{extension}.",
+    ),
+    "document_distributed": (
+        "Tài liệu đã phát hành cho đảng viên, không xoá được.",
+        "The document has been distributed to members and cannot be deleted.",
+    ),
+    "absence_too_late": (
+        "Cuộc họp đã bắt đầu, không gửi báo vắng được nữa.",
+        "The meeting has started: an absence notice can no longer be sent.",
+    ),
+    "absence_reason_required": ("Xin ghi rõ lý do vắng mặt.", "Please give the reason for the absence."),
+    "report_not_ready": (
+        "Cuộc họp chưa kết thúc nên chưa lập báo cáo được.",
+        "The meeting has not ended, so its report cannot be made yet.",
+    ),
+    "minutes_not_shared": (
+        "Chi bộ chưa chia sẻ biên bản cuộc họp này với cấp trên.",
+        "The branch has not shared the minutes of this meeting.",
+    ),
+    "commune_admin_only": (
+        "Chỉ cán bộ Đảng ủy xã phụ trách mới xem được.",
+        "Only the commune committee's administrators may see this.",
+    ),
+    # preparation warnings (shown, never refused)
+    "warn_too_few_designated": (
+        "Sinh hoạt chuyên đề cần ít nhất {minimum} đồng chí chuẩn bị ý kiến; mới phân công {count}.",
+        "A thematic meeting needs at least {minimum} members with prepared opinions; {count} assigned.",
+    ),
+    "warn_no_presenter": (
+        "Chưa phân công đồng chí trình bày chuyên đề.",
+        "Nobody has been assigned to present the topic.",
+    ),
+    "warn_draft_not_distributed": (
+        "Chưa phát hành dự thảo báo cáo; phải đến đảng viên chậm nhất ngày {deadline} ({days} ngày làm việc trước).",
+        "The draft report has not been distributed; it must reach members by {deadline} ({days} working days before).",
+    ),
+    "warn_draft_late": (
+        "Dự thảo báo cáo phát hành ngày {distributed}, muộn hơn hạn {deadline} ({days} ngày làm việc trước).",
+        "The draft report went out on {distributed}, after the deadline {deadline} ({days} working days before).",
+    ),
+    "warn_designated_absent": (
+        "Đồng chí {name} được phân công phát biểu nhưng đã báo vắng.",
+        "{name} is assigned to speak but has sent an absence notice.",
+    ),
+    "warn_no_chair": ("Chưa phân công người chủ trì.", "No chair has been assigned."),
+    "warn_no_clerk": ("Chưa phân công thư ký.", "No clerk has been assigned."),
+    # the official record (issue 6)
+    "record_sealed": (
+        "Biên bản đã được ký và niêm phong, không sửa được nữa; việc đính chính lập thành biên bản bổ sung.",
+        "The record is signed and sealed and can no longer be changed; corrections are made as an addendum.",
+    ),
+    "record_not_sealed": ("Biên bản chưa được ký và niêm phong.", "The record has not been signed and sealed yet."),
+    "record_meeting_not_ended": (
+        "Cuộc họp chưa kết thúc nên chưa ký biên bản được.",
+        "The meeting has not ended, so the record cannot be signed yet.",
+    ),
+    "minutes_not_adopted": (
+        "Biên bản chưa được chi bộ biểu quyết thông qua (mục «Thông qua biên bản»).",
+        "The branch has not voted to adopt the minutes (the «adopt the minutes» item).",
+    ),
+    "record_changed": (
+        "Nội dung biên bản đã thay đổi so với bản đồng chí đã xem; xin xem lại trước khi ký.",
+        "The minutes have changed since you read them; please read them again before signing.",
+    ),
+    "record_signers_only": (
+        "Chỉ chủ trì và thư ký cuộc họp mới ký biên bản.",
+        "Only the meeting's chair and clerk sign the record.",
+    ),
+    "signature_password_wrong": (
+        "Mật khẩu không đúng, chữ ký chưa được ghi nhận.",
+        "Wrong password: the signature was not recorded.",
+    ),
+    "addendum_pending": (
+        "Biên bản bổ sung trước chưa ký xong; ký xong bản đó rồi mới lập bản mới.",
+        "The previous addendum is not signed yet; finish it before writing another.",
+    ),
+    "action_incomplete": (
+        "Nhiệm vụ chưa đủ «5 rõ», còn thiếu: {missing}.",
+        'The action item is not "5 clear" yet; missing: {fields}.',
+    ),
+    "file_missing": (
+        "Xin chọn tệp biên bản (DOCX hoặc PDF) để kiểm tra.",
+        "Choose a record file (DOCX or PDF) to check.",
+    ),
+}
+
+
+def message(code: str, lang: str = "vi", **params: Any) -> str:
+    vi, en = MESSAGES.get(code, MESSAGES["internal"])
+    template = en if lang == "en" else vi
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError):
+        return template
+
+
+class Rejected(Exception):
+    """A command or request refused for a reason the user can understand and act on."""
+
+    status = 409
+
+    def __init__(self, code: str, status: int | None = None, **params: Any) -> None:
+        if code not in MESSAGES:
+            raise ValueError(f"unknown error code {code!r}")
+        self.code = code
+        self.params = params
+        if status is not None:
+            self.status = status
+        super().__init__(message(code, "en", **params))
+
+    def to_json(self) -> dict[str, Any]:
+        """The one error shape every API route and hub frame uses."""
+        return {
+            "error": {
+                "code": self.code,
+                "message": message(self.code, "vi", **self.params),
+                "message_en": message(self.code, "en", **self.params),
+                "details": {k: v for k, v in self.params.items() if isinstance(v, str | int | float | bool)},
+            }
+        }

@@ -1,0 +1,69 @@
+"""The record as HTML, for the record viewer: the same blocks as the DOCX and PDF, escaped, no script in them."""
+
+from __future__ import annotations
+
+from html import escape
+
+from meeting.record.layout import Layout, Para, Run, SignatureBlock, Signatures, Table
+
+TAG = {"title": "h1", "subtitle": "p", "heading": "h2", "item": "h3"}
+
+
+def _run(run: Run) -> str:
+    text = escape(run.text)
+    if run.italic:
+        text = f"<em>{text}</em>"
+    if run.bold:
+        text = f"<strong>{text}</strong>"
+    return text
+
+
+def _para(block: Para) -> str:
+    tag = TAG.get(block.style, "p")
+    classes = [f"s-{block.style}", f"a-{block.align}"] + (["indent"] if block.indent else [])
+    return f'<{tag} class="{" ".join(classes)}">{"".join(_run(r) for r in block.runs)}</{tag}>'
+
+
+def _table(block: Table) -> str:
+    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in block.headers)
+    body = "".join("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>" for row in block.rows)
+    return f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+
+
+def _signature(block: SignatureBlock) -> str:
+    titles = "".join(f"<strong>{escape(t)}</strong><br>" for t in block.titles if t)
+    note = f'<span class="note">{escape(block.note)}</span>' if block.note else '<span class="note"></span>'
+    return f'<div class="sign">{titles}{note}<span class="name">{escape(block.name)}</span></div>'
+
+
+def render_html(layout: Layout) -> str:
+    """An <article> fragment; the viewer page places it."""
+    left = "<br>".join(_run(r) for r in layout.header.left)
+    right = "<br>".join(_run(r) for r in layout.header.right if r.text)
+    parts = [
+        '<article class="record" lang="vi">',
+        f'<header class="doc-head"><div class="left">{left}</div><div class="right">{right}</div></header>',
+    ]
+    for block in layout.blocks:
+        if isinstance(block, Para):
+            parts.append(_para(block))
+        elif isinstance(block, Table):
+            parts.append(_table(block))
+        elif isinstance(block, Signatures):
+            parts.append(f'<footer class="signatures">{_signature(block.left)}{_signature(block.right)}</footer>')
+    if layout.footer:
+        parts.append(f'<p class="fingerprint">{escape(layout.footer)}</p>')
+    parts.append("</article>")
+    return "\n".join(parts)
+
+
+def page(title: str, script: str, body: str) -> str:
+    """A page shell: no data, the script fetches everything with the signed-in member's token."""
+    return (
+        '<!doctype html>\n<html lang="vi"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title>"
+        '<link rel="stylesheet" href="/web/record/record.css">'
+        f'<script type="module" src="{escape(script)}"></script></head>'
+        f"<body>{body}</body></html>"
+    )

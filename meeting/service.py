@@ -1,0 +1,251 @@
+"""The meeting service: runs commands against live meetings and appends what they cause.
+
+For each command: take the meeting's lock, `decide` on the cached state, number and chain the events,
+insert them and update the projection tables in one transaction, then fold them into the cache and
+tell the listeners (the live hub). A failed transaction drops the cache so the next command reloads
+the meeting from its journal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+import anyio
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from meeting import journal, projection
+from meeting.db.models import Branch, Meeting, Member
+from meeting.domain import Actor, Command, MeetingState, decide, evolve, fold, open_journal
+from meeting.domain import events as ev
+from meeting.errors import Rejected
+from meeting.journal import GENESIS, RecordedEvent
+from meeting.planning import notified_absences
+
+Listener = Callable[[int, list[RecordedEvent]], None]
+# Checks outside the pure core, run inside the meeting's lock before `decide`; they raise `Rejected` to refuse
+# (the official record refuses minute edits once sealed: meeting.record.seal).
+Guard = Callable[[int, MeetingState, Command, Actor], None]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Live:
+    """A meeting held in memory: its folded state and its journal head."""
+
+    __slots__ = ("head", "seq", "state")
+
+    def __init__(self, state: MeetingState, seq: int, head: str) -> None:
+        self.state = state
+        self.seq = seq
+        self.head = head
+
+
+class MeetingService:
+    def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], datetime] = utcnow) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.listeners: list[Listener] = []
+        self.guards: list[Guard] = []
+        self._live: dict[int, _Live] = {}
+        self._locks: dict[int, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        # SQLite takes one writer at a time, and a writer that finds it busy sleeps (1, 2, 5, 10 ms, then longer)
+        # before trying again; with many live meetings, waiting on our own lock hands the turn over at once.
+        bind = sessions.kw.get("bind")
+        sqlite = bind is not None and bind.dialect.name == "sqlite"
+        self._writer: contextlib.AbstractContextManager = threading.Lock() if sqlite else contextlib.nullcontext()
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def state(self, meeting_id: int) -> tuple[MeetingState, int]:
+        """The meeting's current state and the sequence number it reflects."""
+        with self._lock(meeting_id):
+            live = self._load(meeting_id)
+            return live.state, live.seq
+
+    def events_after(self, meeting_id: int, after_seq: int, limit: int | None = None) -> list[RecordedEvent]:
+        with self.sessions() as session:
+            self._require_meeting(session, meeting_id)
+            return journal.read(session, meeting_id, after_seq, limit)
+
+    def rebuild(self, meeting_id: int) -> tuple[MeetingState, int]:
+        """Fold the whole journal from scratch (no cache): what the meeting is, by its record alone."""
+        with self.sessions() as session:
+            self._require_meeting(session, meeting_id)
+            recorded = journal.read(session, meeting_id)
+        state = fold(MeetingState(meeting_id=meeting_id), (r.event for r in recorded))
+        return state, recorded[-1].seq if recorded else 0
+
+    def forget(self, meeting_id: int) -> None:
+        """Drop the cached meeting (another node took it, or a test wants a cold start)."""
+        with self._lock(meeting_id):
+            self._live.pop(meeting_id, None)
+
+    # -- writing ---------------------------------------------------------------------------------------
+    def execute(
+        self, meeting_id: int, command: Command, actor: Actor, command_id: str | None = None
+    ) -> list[RecordedEvent]:
+        """Run one command; returns the events it caused (those of the first run, for a retried id).
+
+        `command_id` is the client's own id; it is kept per actor, so one member's ids never collide with
+        another's, and the same command sent again by the same actor (over HTTP or the hub) counts once."""
+        with self._lock(meeting_id):
+            scoped_id = (
+                None if command_id is None else f"{journal.actor_label(actor.kind, actor.member_id)}/{command_id}"
+            )
+            recorded = self._run_locked(meeting_id, command, actor, scoped_id)
+            self._notify(meeting_id, recorded)
+        return recorded
+
+    async def execute_async(
+        self, meeting_id: int, command: Command, actor: Actor, command_id: str | None = None
+    ) -> list[RecordedEvent]:
+        """The same from the event loop: the database work runs in a worker thread."""
+        return await anyio.to_thread.run_sync(self.execute, meeting_id, command, actor, command_id)
+
+    def open(self, meeting_id: int) -> list[RecordedEvent]:
+        """Open the meeting's journal from its plan (idempotent: an open journal is left as it is)."""
+        with self._lock(meeting_id):
+            live = self._load(meeting_id)
+            if live.state.opened:
+                return []
+            recorded = self._append(meeting_id, live, self._opening_events(meeting_id, live), "system", None)
+            self._notify(meeting_id, recorded)
+        return recorded
+
+    @contextlib.contextmanager
+    def exclusive(self, meeting_id: int) -> Iterator[tuple[MeetingState, int]]:
+        """Hold the meeting's lock (no command runs meanwhile) and see its state and sequence number: the record
+        is sealed at a journal head that cannot move under it."""
+        with self._lock(meeting_id):
+            live = self._load(meeting_id)
+            yield live.state, live.seq
+
+    # -- internals -------------------------------------------------------------------------------------
+    def _run_locked(
+        self, meeting_id: int, command: Command, actor: Actor, command_id: str | None
+    ) -> list[RecordedEvent]:
+        live = self._load(meeting_id)
+        if command_id is not None:
+            with self.sessions() as session:
+                earlier = journal.read_command(session, meeting_id, command_id)
+            if earlier:
+                return earlier
+        recorded: list[RecordedEvent] = []
+        if not live.state.opened:
+            recorded += self._append(meeting_id, live, self._opening_events(meeting_id, live), "system", None)
+        for guard in list(self.guards):
+            guard(meeting_id, live.state, command, actor)
+        events = decide(live.state, command, actor, self.clock())
+        label = journal.actor_label(actor.kind, actor.member_id)
+        recorded += self._append(meeting_id, live, events, label, command_id)
+        return recorded
+
+    def _append(
+        self, meeting_id: int, live: _Live, events: list[ev.Event], actor: str, command_id: str | None
+    ) -> list[RecordedEvent]:
+        recorded = journal.seal(
+            meeting_id, events, after_seq=live.seq, head=live.head, actor=actor, command_id=command_id
+        )
+        try:
+            with self._writer, self.sessions.begin() as session:
+                session.add_all(journal.to_row(r) for r in recorded)
+                session.flush()  # the (meeting_id, seq) key refuses a second writer here
+                for r in recorded:
+                    projection.project(session, r)
+                meeting = session.get(Meeting, meeting_id)
+                assert meeting is not None
+                meeting.journal_seq = recorded[-1].seq
+                meeting.journal_head = recorded[-1].hash
+        except Exception:
+            self._live.pop(meeting_id, None)
+            raise
+        state = live.state
+        for r in recorded:
+            state = evolve(state, r.event)
+        live.state, live.seq, live.head = state, recorded[-1].seq, recorded[-1].hash
+        return recorded
+
+    def _opening_events(self, meeting_id: int, live: _Live) -> list[ev.Event]:
+        now = self.clock()
+        with self.sessions() as session:
+            opened = build_journal_opened(session, meeting_id, now)
+            # Absences notified before the meeting pre-fill the attendance log (meeting.planning).
+            notified = notified_absences(session, meeting_id, now)
+        return [*open_journal(live.state, opened), *notified]
+
+    def _load(self, meeting_id: int) -> _Live:
+        live = self._live.get(meeting_id)
+        if live is None:
+            with self.sessions() as session:
+                self._require_meeting(session, meeting_id)
+                recorded = journal.read(session, meeting_id)
+            state = fold(MeetingState(meeting_id=meeting_id), (r.event for r in recorded))
+            live = _Live(state, recorded[-1].seq if recorded else 0, recorded[-1].hash if recorded else GENESIS)
+            self._live[meeting_id] = live
+        return live
+
+    @staticmethod
+    def _require_meeting(session: Session, meeting_id: int) -> Meeting:
+        meeting = session.get(Meeting, meeting_id)
+        if meeting is None:
+            raise Rejected("not_found", status=404, what="meeting")
+        return meeting
+
+    def _notify(self, meeting_id: int, recorded: list[RecordedEvent]) -> None:
+        """Listeners are told inside the meeting's lock, so in sequence order, from whichever thread
+        appended: they must not block (the live hub hands the events over to its event loop)."""
+        if recorded:
+            for listener in list(self.listeners):
+                listener(meeting_id, recorded)
+
+    def _lock(self, meeting_id: int) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(meeting_id, threading.Lock())
+
+
+def build_journal_opened(session: Session, meeting_id: int, now: datetime) -> ev.JournalOpened:
+    """The planned meeting (roster, agenda, branch rules) as the journal's first event."""
+    meeting = session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise Rejected("not_found", status=404, what="meeting")
+    branch = session.get(Branch, meeting.branch_id)
+    assert branch is not None
+    members = session.scalars(
+        select(Member).where(Member.branch_id == branch.id, Member.active.is_(True)).order_by(Member.id)
+    )
+    return ev.JournalOpened(
+        at=now.isoformat(),
+        meeting_id=meeting.id,
+        branch_id=branch.id,
+        title=meeting.title,
+        kind=meeting.kind,
+        place=meeting.place,
+        scheduled_at=meeting.scheduled_at.isoformat() if meeting.scheduled_at else None,
+        chair_id=meeting.chair_id,
+        clerk_id=meeting.clerk_id,
+        roster=[ev.RosterEntry(member_id=m.id, name=m.full_name, category=m.category) for m in members],
+        agenda=[
+            ev.AgendaEntry(
+                id=item.id,
+                title=item.title,
+                kind=item.kind,
+                speaking_limit_s=item.speaking_limit_s,
+                designated_speakers=list(item.designated_speakers or []),
+            )
+            for item in meeting.agenda
+        ],
+        rules=ev.RulesEntry(
+            quorum_numerator=branch.quorum_numerator,
+            quorum_denominator=branch.quorum_denominator,
+            quorum_strict=branch.quorum_strict,
+            majority_numerator=branch.majority_numerator,
+            majority_denominator=branch.majority_denominator,
+            majority_strict=branch.majority_strict,
+        ),
+    )

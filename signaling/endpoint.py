@@ -1,0 +1,347 @@
+"""The WebSocket endpoint /ws/meetings/{id}: hello and authentication, catch-up, then commands in and
+events out until the socket closes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from pydantic import ValidationError
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from meeting.auth import Principal, decode_access_token, decode_invite_token
+from meeting.cluster import Leases
+from meeting.context import AppContext
+from meeting.db.models import Meeting, Member
+from meeting.domain import Actor, parse_command
+from meeting.errors import Rejected
+from meeting.settings import _positive_int
+from meeting.views import state_to_json
+from signaling import protocol
+from signaling.hub import (
+    CLOSE_FORBIDDEN,
+    CLOSE_GOING_AWAY,
+    CLOSE_INTERNAL,
+    CLOSE_NOT_FOUND,
+    CLOSE_REDIRECT,
+    CLOSE_UNAUTHENTICATED,
+    Connection,
+    Hub,
+)
+from signaling.media.signal import MediaSignaling
+from signaling.presence import Presence
+
+log = logging.getLogger("chibo.live")
+
+
+@dataclass
+class LiveSettings:
+    hello_timeout_s: float = 10.0
+    ping_interval_s: float = 15.0
+    idle_timeout_s: float = 45.0  # nothing heard for this long (not even a pong): the peer is gone
+    replay_limit: int = 2000  # further behind than this, a snapshot is cheaper than the events
+    leave_grace_s: float = 20.0  # a phone's network blip shorter than this is not a departure
+    hand_grace_s: float = 120.0  # a raised hand keeps its place this long after its member dropped
+    queue_limit: int = 512  # frames waiting for one client before it is dropped as too slow
+    last_words_s: float = 10.0  # how long a dropped client's "resync" frame waits for room in its socket
+    # Commands from live connections run on a few threads of their own: the journal takes one writer per meeting
+    # (SQLite one writer in all), and fewer runnable threads leave the event loop the interpreter sooner.
+    command_threads: int = 8
+    # How often the interpreter lets another thread run (Python's default is 5 ms): shorter, the event loop
+    # waits less behind the command threads before it can fan their events out (bench/fanout.py).
+    switch_interval_s: float | None = 0.001
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> LiveSettings:
+        """The grace periods operators may want to change (README, configuration); the rest are the defaults."""
+        env = os.environ if env is None else env
+        return cls(
+            leave_grace_s=_positive_int(env, "CHIBO_LEAVE_GRACE_SECONDS", "20"),
+            hand_grace_s=_positive_int(env, "CHIBO_HAND_GRACE_SECONDS", "120"),
+        )
+
+
+@dataclass
+class Live:
+    """The live side's parts, kept on the app's state."""
+
+    context: AppContext
+    hub: Hub
+    presence: Presence
+    leases: Leases
+    settings: LiveSettings
+    media: Any = None  # the media plane's signalling (signaling/media): `rtc` frames go to its handle()
+    executor: ThreadPoolExecutor | None = None
+    _switch_interval: float | None = None  # the interpreter's own, given back at stop
+
+    @classmethod
+    def create(cls, context: AppContext, settings: LiveSettings | None = None) -> Live:
+        settings = settings or LiveSettings.from_env()
+        app_settings = context.settings
+        hub = Hub(context.service, settings.queue_limit, settings.last_words_s)
+        presence = Presence(context.service, settings.leave_grace_s, settings.hand_grace_s)
+        hub.observers.append(presence.on_events)
+        leases = Leases(
+            context.sessions,
+            context.service,
+            node_id=app_settings.node_id,
+            node_url=app_settings.public_url,
+            lease_seconds=app_settings.lease_seconds,
+            active=lambda: set(hub.rooms),
+        )
+        leases.on_lost.append(hub.close_meeting)
+        return cls(
+            context=context,
+            hub=hub,
+            presence=presence,
+            leases=leases,
+            settings=settings,
+            media=MediaSignaling.from_context(context, hub),
+        )
+
+    async def start(self) -> None:
+        self.executor = ThreadPoolExecutor(self.settings.command_threads, thread_name_prefix="chibo-live")
+        if self.settings.switch_interval_s is not None:
+            self._switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(self.settings.switch_interval_s)
+        self.hub.start()
+        self.leases.start()
+        if self.media is not None:
+            await self.media.start()
+
+    async def stop(self) -> None:
+        if self.media is not None:
+            await self.media.stop()  # every peer connection closed, recordings finished
+        await self.presence.stop()
+        await self.hub.stop()
+        await self.leases.stop()
+        if self.executor is not None:
+            self.executor.shutdown(wait=False)
+        if self._switch_interval is not None:
+            sys.setswitchinterval(self._switch_interval)
+
+
+def _is_invite(token: str) -> bool:
+    """Which kind of token this says it is, only to pick the decoder (which then checks the signature)."""
+    try:
+        return jwt.decode(token, options={"verify_signature": False}).get("typ") == "invite"
+    except jwt.PyJWTError:
+        return False
+
+
+def _authenticate(context: AppContext, token: str, meeting_id: int) -> tuple[Principal, Meeting]:
+    secret = context.settings.secret_key
+    if not _is_invite(token):
+        who = decode_access_token(token, secret)  # token_expired tells the page to renew it and come back
+    else:
+        invite = decode_invite_token(token, secret)
+        with context.sessions() as session:
+            member = session.get(Member, invite.member_id)
+            if member is None or not member.active:
+                raise Rejected("invite_invalid", status=401) from None
+            who = Principal(
+                member.user_id,
+                member.id,
+                member.branch_id,
+                member.role,
+                meeting_id=invite.meeting_id,
+                name=member.full_name,
+            )
+    with context.sessions() as session:
+        meeting = session.get(Meeting, meeting_id)
+        if meeting is None or not who.may_see_meeting(meeting.branch_id, meeting_id):
+            raise Rejected("not_found", status=404, what="meeting")
+        session.expunge(meeting)
+    return who, meeting
+
+
+async def live_endpoint(ws: WebSocket) -> None:
+    live: Live = ws.app.state.live
+    meeting_id = int(ws.path_params["meeting_id"])
+    await ws.accept()
+    try:
+        frame = protocol.parse(await _receive(ws, live.settings.hello_timeout_s))
+        if not isinstance(frame, protocol.Hello):
+            raise Rejected("hello_first", status=401)
+        who, meeting = await asyncio.to_thread(_authenticate, live.context, frame.token, meeting_id)
+    except (TimeoutError, ClientGone, WebSocketDisconnect):
+        await _refuse(ws, Rejected("hello_first", status=401), CLOSE_UNAUTHENTICATED)
+        return
+    except Rejected as exc:
+        code = {404: CLOSE_NOT_FOUND, 403: CLOSE_FORBIDDEN}.get(exc.status, CLOSE_UNAUTHENTICATED)
+        await _refuse(ws, exc, code)
+        return
+    if frame.role == "hall" and not (
+        who.member_id in (meeting.chair_id, meeting.clerk_id) or who.may_manage_branch(meeting.branch_id)
+    ):
+        await _refuse(ws, Rejected("hall_not_allowed", status=403), CLOSE_FORBIDDEN)
+        return
+    owner = await asyncio.to_thread(live.leases.claim, meeting_id)
+    if owner is not None:  # another node runs this meeting: go there
+        with contextlib.suppress(Exception):
+            await ws.send_text(protocol.redirect(f"{_ws_base(owner.node_url)}/ws/meetings/{meeting_id}", owner.node_id))
+            await ws.close(CLOSE_REDIRECT)
+        return
+    await _serve(ws, live, Connection(ws, meeting_id, who.member_id, frame.role, live.hub.queue_limit), frame.last_seq)
+
+
+def _ws_base(http_url: str) -> str:
+    return "ws" + http_url.rstrip("/")[4:] if http_url.startswith("http") else http_url.rstrip("/")
+
+
+async def _refuse(ws: WebSocket, error: Rejected, code: int) -> None:
+    with contextlib.suppress(Exception):
+        await ws.send_text(protocol.error(error))
+        await ws.close(code)
+
+
+async def _serve(ws: WebSocket, live: Live, connection: Connection, last_seq: int | None) -> None:
+    hub = live.hub
+    meeting_id = connection.meeting_id
+    # Registered before reading the journal: whatever is appended meanwhile waits in the queue, and the
+    # sender skips what the catch-up already sent, so the client sees no gap and no duplicate.
+    hub.register(connection)
+    presence_member = connection.member_id if connection.role == "member" else None
+    tasks: list[asyncio.Task] = []
+    counted = False  # presence is told of this connection's end only if it was told of its start
+    try:
+        await _catch_up(ws, live, connection, last_seq)
+        if connection.dropped:
+            await connection.over.wait()  # fell behind during the catch-up: its last words are on their way
+            return
+        connection.start_sender()
+        if presence_member is not None:
+            live.presence.connected(meeting_id, presence_member)
+            counted = True
+        loop = asyncio.get_running_loop()
+        tasks = [
+            loop.create_task(_read_loop(ws, live, connection)),
+            loop.create_task(_heartbeat(live, connection)),
+            loop.create_task(connection.over.wait()),  # dropped as too slow, or the socket failed under the sender
+        ]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        if connection.dropped:
+            await connection.over.wait()  # the hub is saying its last words to this client (bounded)
+    except (WebSocketDisconnect, RuntimeError, ClientGone):
+        pass  # the client went away during the catch-up
+    except Exception:  # the journal could not be read: the client reconnects and tries again
+        log.exception("live connection to meeting %s failed", meeting_id)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(ws.close(CLOSE_INTERNAL), timeout=1.0)
+    finally:
+        for task in tasks:
+            task.cancel()
+        hub.unregister(connection)
+        connection.over.set()
+        if counted and presence_member is not None:
+            live.presence.disconnected(meeting_id, presence_member)
+        if live.media is not None:
+            live.media.disconnected(connection)
+
+
+class ClientGone(Exception):
+    """The socket closed: nothing more to read."""
+
+
+async def _receive(ws: WebSocket, timeout: float) -> str | bytes:
+    """The next frame as text (or bytes, which the protocol refuses); `ClientGone` when the socket closed."""
+    message = await asyncio.wait_for(ws.receive(), timeout=timeout)
+    if message["type"] == "websocket.disconnect":
+        raise ClientGone
+    text = message.get("text")
+    return text if text is not None else (message.get("bytes") or b"")
+
+
+async def _read_loop(ws: WebSocket, live: Live, connection: Connection) -> None:
+    while True:
+        try:
+            data = await _receive(ws, live.settings.idle_timeout_s)
+        except TimeoutError:
+            if connection.dropped:
+                return  # already being closed by the hub
+            # Not even a pong to our pings: a phone that lost its network without closing the socket.
+            log.info("nothing heard from member %s of meeting %s: closing", connection.member_id, connection.meeting_id)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(CLOSE_GOING_AWAY), timeout=1.0)
+            return
+        except (ClientGone, WebSocketDisconnect, RuntimeError):
+            return
+        await _handle(live, connection, data)
+
+
+async def _catch_up(ws: WebSocket, live: Live, connection: Connection, last_seq: int | None) -> None:
+    service = live.context.service
+    state, head = await asyncio.to_thread(service.state, connection.meeting_id)
+    await ws.send_text(protocol.welcome(connection.meeting_id, connection.member_id, connection.role, head))
+    if last_seq is None or last_seq > head or head - last_seq > live.settings.replay_limit:
+        await ws.send_text(protocol.snapshot(head, state_to_json(state, head)))
+        connection.last_sent = head
+        return
+    missed = await asyncio.to_thread(service.events_after, connection.meeting_id, last_seq)
+    for recorded in missed:
+        if connection.dropped:
+            return
+        await ws.send_text(protocol.event(recorded.to_json()))
+    connection.last_sent = missed[-1].seq if missed else last_seq
+
+
+async def _handle(live: Live, connection: Connection, data: str | bytes) -> None:
+    hub = live.hub
+    try:
+        frame = protocol.parse(data)
+    except Rejected as exc:
+        hub.send(connection, protocol.error(exc))
+        return
+    if isinstance(frame, protocol.Ping):
+        hub.send(connection, protocol.PONG)
+    elif isinstance(frame, protocol.Pong):
+        pass  # any frame resets the idle timer
+    elif isinstance(frame, protocol.CommandFrame):
+        hub.send(connection, await _run_command(live, connection, frame))
+    elif isinstance(frame, protocol.Hello):
+        hub.send(connection, protocol.error(Rejected("bad_frame", status=400, detail="hello was already received")))
+    elif live.media is None:
+        hub.send(connection, protocol.error(Rejected("bad_frame", status=400, detail="media is not enabled")))
+    else:
+        await live.media.handle(connection, frame)
+
+
+async def _run_command(live: Live, connection: Connection, frame: protocol.CommandFrame) -> str:
+    """The result frame. The command's events reach every connection (this one too) before its result:
+    the journal's listener queues them before `execute_async` returns."""
+    try:
+        # A hall or console connection acts as the member whose token opened it (as HTTP would with that token);
+        # its role only says that it is not that member's presence.
+        if connection.member_id is None:
+            raise Rejected("forbidden", status=403)
+        try:
+            command = parse_command(frame.command)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "command"
+            raise Rejected("bad_frame", status=400, detail=f"{where}: {first['msg']}") from exc
+        run = functools.partial(
+            live.context.service.execute, connection.meeting_id, command, Actor.member(connection.member_id), frame.id
+        )
+        recorded = await asyncio.get_running_loop().run_in_executor(live.executor, run)
+        return protocol.result_ok(frame.id, [r.seq for r in recorded])
+    except Rejected as exc:
+        return protocol.result_error(frame.id, exc)
+    except Exception:  # a fault on our side: the client keeps its command queued and retries with the same id
+        log.exception("command %s failed in meeting %s", frame.command.get("type"), connection.meeting_id)
+        return protocol.result_error(frame.id, Rejected("internal", status=500))
+
+
+async def _heartbeat(live: Live, connection: Connection) -> None:
+    while True:
+        await asyncio.sleep(live.settings.ping_interval_s)
+        live.hub.send(connection, protocol.PING)

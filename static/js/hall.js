@@ -1,0 +1,121 @@
+// The hall station (/hall?m=ID): the projector's big screen, and the room's microphone and speakers.
+import {
+  $,
+  announce,
+  attendanceCounts,
+  bindConnection,
+  bootPage,
+  currentItem,
+  fill,
+  h,
+  meetingIdFromUrl,
+  nameOf,
+  queueOf,
+  renderTimer,
+  requireSession,
+  runningTally,
+  tick,
+  voteToShow,
+} from './common.js';
+import { errorText, t } from './i18n.js';
+import { LiveMeeting } from './net.js';
+import { MeetingMedia } from './media.js';
+const QUEUE_SHOWN = 6;
+
+await bootPage();
+const session = requireSession();
+const meetingId = meetingIdFromUrl() ?? session?.meetingId;
+const live = new LiveMeeting({ meetingId, client: 'hall', memberId: session?.memberId });
+bindConnection(live);
+let media = null;
+
+function render() {
+  const state = live.state;
+  if (!state) return;
+  $('#meeting-title').textContent = state.title;
+  document.title = `${state.title} — ${t('hall.pageTitle')}`;
+  const item = currentItem(state);
+  $('#item-line').textContent = item ? item.title : t(`status.${state.status}`);
+  $('#speaker').textContent = state.floor ? nameOf(state, state.floor.member_id) : t('hall.nobody');
+  renderTimer($('#timer'), state, live.now());
+  const queue = queueOf(state);
+  fill(
+    $('#queue'),
+    queue.length
+      ? queue.slice(0, QUEUE_SHOWN).map((hand, i) => h('li', {}, `${i + 1}. ${nameOf(state, hand.member_id)}`))
+      : h('li', { class: 'muted' }, t('hall.queueEmpty')),
+    queue.length > QUEUE_SHOWN ? h('li', { class: 'muted' }, t('hall.more', { n: queue.length - QUEUE_SHOWN })) : null,
+  );
+  fill(
+    $('#agenda'),
+    state.agenda.map((entry, i) =>
+      h(
+        'li',
+        { 'aria-current': entry.id === state.current_item_id ? 'step' : null },
+        h('span', { class: `grow ${entry.status === 'closed' || entry.status === 'skipped' ? 'done' : ''}` }, `${i + 1}. ${entry.title}`),
+        h('span', { class: 'state muted' }, t(`item.${entry.status}`)),
+      ),
+    ),
+  );
+  const q = state.quorum;
+  fill(
+    $('#quorum'),
+    h('span', { class: `pill ${q.met ? 'pill-ok' : 'pill-bad'}` }, t(q.met ? 'quorum.met' : 'quorum.notMet')),
+    ' ',
+    t('quorum.figures', { present: q.present, eligible: q.eligible, required: q.required, rule: q.rule }),
+  );
+  const counts = attendanceCounts(state);
+  fill(
+    $('#figures'),
+    ['in_person', 'remote'].map((key) => h('div', { class: 'figure' }, h('strong', {}, String(counts[key])), t(`attendance.${key}`))),
+  );
+  renderVote(state);
+}
+
+function renderVote(state) {
+  const vote = voteToShow(state);
+  $('#vote-card').hidden = !vote;
+  if (!vote) return;
+  $('#vote-question').textContent = vote.question;
+  const counts = runningTally(vote);
+  const tally = h(
+    'div',
+    { class: 'tally' },
+    ['for', 'against', 'abstain'].map((c) => h('p', {}, h('strong', { class: 'num' }, String(counts[`votes_${c}`])), t(`choice.${c}`))),
+  );
+  if (vote.status === 'open') {
+    fill($('#vote-body'), h('p', { class: 'pill pill-warn' }, t('hall.voting')), tally);
+  } else {
+    fill(
+      $('#vote-body'),
+      h('p', { class: `hall-result ${vote.result.passed ? '' : ''}` }, h('span', { class: `pill ${vote.result.passed ? 'pill-ok' : 'pill-bad'}` }, t(vote.result.passed ? 'vote.passed' : 'vote.failed'))),
+      tally,
+      h('p', { class: 'muted' }, t('vote.basis', { not_voting: vote.result.not_voting, basis: vote.result.basis })),
+    );
+  }
+}
+
+async function toggleAudio(event) {
+  const button = event.currentTarget;
+  if (media) {
+    media.stop();
+    media = null;
+    button.setAttribute('aria-pressed', 'false');
+    button.textContent = t('hall.audioOn');
+    return;
+  }
+  media = new MeetingMedia(live, $('#meeting-audio'), { role: 'hall' });
+  media.unlockAudio();
+  const mic = await media.requestMic();
+  if (mic !== 'granted') announce(t('hall.noMic'), 'error');
+  media.start();
+  button.setAttribute('aria-pressed', 'true');
+  button.textContent = t('hall.audioOff');
+}
+
+$('#audio').addEventListener('click', toggleAudio);
+live.addEventListener('state', render);
+live.addEventListener('rejected', (event) => announce(errorText(event.detail.error.error), 'error'));
+document.addEventListener('langchange', render);
+tick(() => live.state && renderTimer($('#timer'), live.state, live.now()));
+if (session && meetingId) live.start().then(() => (document.documentElement.dataset.ready = 'hall'));

@@ -1,0 +1,103 @@
+// The sign-in page (/): username and password, then the meetings this person may open, by role.
+import { $, bootPage, fill, h } from './common.js';
+import { clock, errorText, t } from './i18n.js';
+import { clearSession, current, isFresh, login, request } from './net.js';
+await bootPage();
+
+function nextPage() {
+  const next = new URLSearchParams(location.search).get('next');
+  // Only our own pages: never a redirect to another site.
+  return next && /^\/(join|chair|clerk|hall)(\?[\w=&%.-]*)?$/.test(next) ? next : null;
+}
+
+async function submit(event) {
+  event.preventDefault();
+  const error = $('#login-error');
+  const username = $('#username').value.trim();
+  const password = $('#password').value;
+  if (!username || !password) {
+    error.textContent = t('login.missing');
+    (username ? $('#password') : $('#username')).focus();
+    return;
+  }
+  error.textContent = '';
+  $('#login-submit').disabled = true;
+  try {
+    await login(username, password);
+  } catch (failure) {
+    error.textContent = errorText(failure.error);
+    $('#password').select();
+    return;
+  } finally {
+    $('#login-submit').disabled = false;
+  }
+  const next = nextPage();
+  if (next) location.assign(next);
+  else showMeetings();
+}
+
+async function showMeetings() {
+  const session = current();
+  $('#login-view').hidden = true;
+  $('#meetings-view').hidden = false;
+  $('#who').textContent = session.name ? t('login.signedInAs', { name: session.name }) : '';
+  const list = $('#meetings');
+  fill(list, h('li', { class: 'muted' }, t('common.loading')));
+  let meetings;
+  try {
+    ({ meetings } = await request('/api/prep/my/meetings'));
+  } catch (failure) {
+    fill(list, h('li', { class: 'error' }, errorText(failure.error)));
+    return;
+  }
+  if (!meetings.length) return fill(list, h('li', { class: 'muted' }, t('login.noMeetings')));
+  const manager = session.role === 'secretary' || session.role === 'deputy';
+  const rows = await Promise.all(
+    meetings.map(async (meeting) => {
+      let plan = null;
+      try {
+        plan = await request(`/api/prep/meetings/${meeting.meeting_id}`);
+      } catch {
+        /* the links for a plain member still work */
+      }
+      const id = meeting.meeting_id;
+      const isChair = plan?.chair_id === session.memberId;
+      const isClerk = plan?.clerk_id === session.memberId;
+      return h(
+        'li',
+        {},
+        h(
+          'div',
+          { class: 'grow' },
+          h('strong', {}, meeting.title),
+          h('br'),
+          h('span', { class: 'muted' }, `${new Date(meeting.scheduled_at).toLocaleDateString('vi-VN')} ${clock(meeting.scheduled_at)} · ${meeting.place || ''}`),
+        ),
+        h(
+          'div',
+          { class: 'row' },
+          h('a', { class: 'btn btn-primary', href: `/join?m=${id}` }, t('login.openMember')),
+          isChair || manager ? h('a', { class: 'btn', href: `/chair?m=${id}` }, t('login.openChair')) : null,
+          isClerk || manager ? h('a', { class: 'btn', href: `/clerk?m=${id}` }, t('login.openClerk')) : null,
+          isChair || isClerk || manager ? h('a', { class: 'btn', href: `/hall?m=${id}` }, t('login.openHall')) : null,
+        ),
+      );
+    }),
+  );
+  fill(list, rows);
+}
+
+$('#login-form').addEventListener('submit', submit);
+$('#logout').addEventListener('click', () => {
+  clearSession();
+  $('#meetings-view').hidden = true;
+  $('#login-view').hidden = false;
+  $('#username').focus();
+});
+const session = current();
+if (session && isFresh(session) && !session.meetingId) {
+  const next = nextPage();
+  if (next) location.assign(next);
+  else showMeetings();
+}
+document.documentElement.dataset.ready = 'login';

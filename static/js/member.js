@@ -1,0 +1,422 @@
+// The member's page (/join): one big "Tham gia" button, then the meeting on a phone.
+import {
+  $,
+  announce,
+  attendanceOf,
+  bindConnection,
+  button,
+  bootPage,
+  confirmDialog,
+  currentItem,
+  fill,
+  h,
+  meetingIdFromUrl,
+  nameOf,
+  queueOf,
+  renderTimer,
+  rosterEntry,
+  runningTally,
+  tick,
+} from './common.js';
+import { errorText, t, when } from './i18n.js';
+import { ALREADY_DONE, ApiError, current, exchangeInvite, LiveMeeting, loginUrl, request } from './net.js';
+const CHECKIN_KEY = 'chibo.checkin';
+
+await bootPage();
+
+// Secrets in the address (invite token, room code) are taken out of it at once: not kept in history.
+const fragment = new URLSearchParams(location.hash.slice(1));
+const invite = fragment.get('invite');
+const roomCode = fragment.get('checkin');
+if (invite || roomCode) history.replaceState(null, '', location.pathname + location.search);
+if (roomCode) sessionStorage.setItem(CHECKIN_KEY, roomCode);
+
+const joinButton = $('#join');
+const joinStatus = $('#join-status');
+let live = null;
+let media = null;
+let meetingId = null;
+let me = null;
+let joined = false;
+let lastFloorHolder = null;
+let docsLoaded = false;
+
+function setJoinStatus(text, isError = false) {
+  joinStatus.textContent = text;
+  joinStatus.classList.toggle('error', isError);
+}
+
+async function whoAmI() {
+  let session = current();
+  if (invite && (!session || session.invite !== invite)) session = await exchangeInvite(invite);
+  return session;
+}
+
+async function findMeeting(session) {
+  const pendingCode = sessionStorage.getItem(CHECKIN_KEY);
+  if (pendingCode && /^\d+\./.test(pendingCode)) return Number(pendingCode.split('.')[0]);
+  const fromUrl = meetingIdFromUrl();
+  if (fromUrl) return fromUrl;
+  if (session.meetingId) return session.meetingId;
+  // Signed in with a password and no meeting named: the meeting in progress, else the next one.
+  const { meetings } = await request('/api/prep/my/meetings');
+  const live_ = meetings.find((m) => m.status === 'in_progress') || meetings.find((m) => m.status === 'scheduled');
+  return live_ ? live_.meeting_id : null;
+}
+
+async function prepare() {
+  // The button works at once; what follows only fills in the meeting's name while the member reads.
+  joinButton.disabled = false;
+  document.documentElement.dataset.ready = 'join';
+  performance.mark('chibo-interactive'); // bench/pageweight.py reads this: the Join button works from here
+  let session;
+  try {
+    session = await whoAmI();
+  } catch (error) {
+    joinButton.disabled = true;
+    setJoinStatus(errorText(error.error), true);
+    return;
+  }
+  if (!session) {
+    if (sessionStorage.getItem(CHECKIN_KEY)) {
+      location.assign(loginUrl());
+      return;
+    }
+    joinButton.disabled = true;
+    setJoinStatus(t('member.needInvite'), true);
+    fill($('#join-meeting'), h('a', { href: loginUrl() }, t('member.signIn')));
+    return;
+  }
+  me = session.memberId;
+  try {
+    meetingId = await findMeeting(session);
+  } catch (error) {
+    setJoinStatus(errorText(error.error), true);
+    return;
+  }
+  if (!meetingId) {
+    joinButton.disabled = true;
+    setJoinStatus(t('member.noMeeting'), true);
+    return;
+  }
+  live = new LiveMeeting({ meetingId, client: 'member', memberId: me });
+  live.addEventListener('state', () => render());
+  live.addEventListener('rejected', (event) => announce(errorText(event.detail.error.error), 'error'));
+  try {
+    const state = await live.refresh();
+    fill($('#join-meeting'), [state.title, when(state.scheduled_at), state.place].filter(Boolean).join(' · '));
+    $('#meeting-title').textContent = state.title;
+    document.title = `${state.title} — ${t('member.pageTitle')}`;
+  } catch (error) {
+    setJoinStatus(errorText(error.error), true);
+  }
+}
+
+async function join() {
+  if (!live) return;
+  joinButton.disabled = true;
+  setJoinStatus(t('member.joining'));
+  // Inside the tap: browsers let a page play sound only after one. The media code loads only now, so the
+  // page is usable sooner on a slow link (it is not needed before "Tham gia").
+  const audio = $('#meeting-audio');
+  audio.play().catch(() => {});
+  const { MeetingMedia } = await import('./media.js');
+  media = new MeetingMedia(live, audio);
+  const mic = await media.requestMic();
+  if (mic !== 'granted') announce(t(mic === 'denied' ? 'member.micDenied' : 'member.micMissing'), 'error');
+  // Scanned the room's code: present in the room before the live connection says "online" (which would
+  // check the member in as remote).
+  const code = sessionStorage.getItem(CHECKIN_KEY);
+  if (code) {
+    sessionStorage.removeItem(CHECKIN_KEY);
+    const [codeMeeting, secret] = code.split('.');
+    if (Number(codeMeeting) === meetingId) {
+      try {
+        await request(`/web/meetings/${meetingId}/checkin`, { method: 'POST', body: { code: secret } });
+        announce(t('member.checkinDone'));
+      } catch (error) {
+        if (!(error instanceof ApiError && ALREADY_DONE.has(error.code))) announce(errorText(error.error), 'error');
+      }
+    }
+  }
+  bindConnection(live); // the connection's state matters from here on
+  await live.start();
+  joined = true;
+  $('#join-view').hidden = true;
+  $('#meeting-view').hidden = false;
+  render();
+  $('#floor-heading').focus?.();
+  loadDocuments();
+  if (attendanceOf(live.state, me).mode !== 'in_person') media.start();
+  // The hub checks a connected member in by itself; without it (HTTP only) the page does.
+  if (!(await hubWithin(live, 4000)) && attendanceOf(live.state, me).status !== 'present') {
+    live.send({ type: 'check_in', member_id: me, mode: 'remote' }).catch((error) => {
+      if (!(error instanceof ApiError && ALREADY_DONE.has(error.code))) announce(errorText(error.error), 'error');
+    });
+  }
+}
+
+/** True once the live hub has welcomed this page, false if it has not within `ms`. */
+function hubWithin(meeting, ms) {
+  if (meeting.hubUp) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const up = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      meeting.removeEventListener('hub-up', up);
+      resolve(false);
+    }, ms);
+    meeting.addEventListener('hub-up', up, { once: true });
+  });
+}
+
+async function loadDocuments() {
+  if (docsLoaded) return;
+  try {
+    const { documents } = await request(`/api/prep/meetings/${meetingId}/documents`);
+    docsLoaded = true;
+    const list = $('#docs');
+    if (!documents.length) return fill(list, h('li', { class: 'muted' }, t('member.docsEmpty')));
+    fill(
+      list,
+      documents.map((doc) =>
+        h(
+          'li',
+          {},
+          h('span', { class: 'grow' }, doc.title || doc.filename),
+          button(t('member.open'), doc.title || doc.filename, () => openDocument(doc)),
+        ),
+      ),
+    );
+  } catch {
+    fill($('#docs'), h('li', { class: 'muted' }, t('member.docsUnavailable')));
+  }
+}
+
+async function openDocument(doc) {
+  // The file needs our token, so it is fetched here and handed to the browser as a local object.
+  const opened = window.open('', '_blank');
+  try {
+    const blob = await request(`/api/prep/documents/${doc.id}/file`, { as: 'blob' });
+    const url = URL.createObjectURL(blob);
+    if (opened) opened.location.href = url;
+    else location.assign(url);
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  } catch (error) {
+    opened?.close();
+    announce(errorText(error.error), 'error');
+  }
+}
+
+// -- actions -------------------------------------------------------------------------------------------------
+async function act(command, okText) {
+  try {
+    await live.send(command);
+    if (okText) announce(okText);
+  } catch (error) {
+    if (!(error instanceof ApiError && ALREADY_DONE.has(error.code))) announce(errorText(error.error), 'error');
+  }
+}
+
+function toggleHand() {
+  const mine = queueOf(live.state).some((hand) => hand.member_id === me);
+  if (mine) act({ type: 'lower_hand' }, t('member.handLowered'));
+  else act({ type: 'raise_hand', kind: 'speak' }, t('member.handRaised'));
+}
+
+async function castBallot(vote, choice) {
+  const label = t(`choice.${choice}`);
+  if (!(await confirmDialog(t('member.voteConfirm', { choice: label }), { yes: t('member.voteYes') }))) return;
+  act({ type: 'cast_ballot', vote_id: vote.id, choice }, t('member.voted', { choice: label }));
+}
+
+async function leave() {
+  if (!(await confirmDialog(t('member.leaveConfirm'), { yes: t('member.leave') }))) return;
+  try {
+    await live.send({ type: 'leave', member_id: me });
+  } catch (error) {
+    if (!(error instanceof ApiError && error.code === 'not_checked_in')) announce(errorText(error.error), 'error');
+  }
+  media?.stop();
+  live.stop();
+  joined = false;
+  $('#meeting-view').hidden = true;
+  $('#join-view').hidden = false;
+  joinButton.disabled = false;
+  setJoinStatus(t('member.leftMeeting'));
+  joinButton.focus();
+}
+
+// -- rendering -----------------------------------------------------------------------------------------------
+function render() {
+  const state = live?.state;
+  if (!state || !joined) return;
+  $('#meeting-title').textContent = state.title;
+  renderStatus(state);
+  renderFloor(state);
+  renderHand(state);
+  renderVote(state);
+  renderAgenda(state);
+  renderQueue(state);
+  renderMinutes(state);
+}
+
+function renderStatus(state) {
+  const note = $('#meeting-state');
+  const mine = attendanceOf(state, me);
+  const lines = [];
+  if (state.status === 'scheduled') lines.push(t('member.notStarted'));
+  else if (state.status === 'ended') lines.push(t('member.ended'));
+  if (state.status !== 'ended' && mine.status === 'present' && mine.mode === 'in_person') lines.push(t('member.inRoom'));
+  note.hidden = !lines.length;
+  note.textContent = lines.join(' ');
+}
+
+function renderFloor(state) {
+  const floor = state.floor;
+  const mine = floor && floor.member_id === me;
+  $('#floor-name').textContent = floor ? (mine ? t('member.youSpeak') : nameOf(state, floor.member_id)) : t('member.nobodySpeaking');
+  renderTimer($('#floor-timer'), state, live.now());
+  const micState = $('#mic-state');
+  micState.className = `mic ${mine ? 'mic-live' : 'mic-off'}`;
+  micState.textContent = mine ? t('member.micLive') : media?.hasMic ? t('member.micOff') : t('member.listenOnly');
+  $('#yield').hidden = !mine;
+  media?.setMicLive(Boolean(mine));
+  const holder = floor ? floor.member_id : null;
+  if (holder !== lastFloorHolder) {
+    if (mine) announce(t('member.floorGranted'));
+    else if (lastFloorHolder === me) announce(t('member.floorEnded'));
+    lastFloorHolder = holder;
+  }
+}
+
+function renderHand(state) {
+  const button = $('#hand');
+  const place = $('#my-place');
+  const queue = queueOf(state);
+  const index = queue.findIndex((hand) => hand.member_id === me);
+  const present = attendanceOf(state, me).status === 'present';
+  const speaking = state.floor?.member_id === me;
+  button.setAttribute('aria-pressed', String(index >= 0));
+  button.textContent = index >= 0 ? t('member.lower') : t('member.raise');
+  const blocked = state.status !== 'in_progress' || !state.current_item_id || !present || speaking;
+  button.disabled = blocked;
+  if (index >= 0) place.textContent = t('member.place', { n: index + 1, total: queue.length });
+  else if (speaking) place.textContent = '';
+  else if (!state.current_item_id && state.status === 'in_progress') place.textContent = t('member.noItem');
+  else place.textContent = blocked ? '' : t('member.raiseHint');
+}
+
+function renderVote(state) {
+  const card = $('#vote-card');
+  const vote = state.open_vote_id ? state.votes[state.open_vote_id] : null;
+  const closedHere = Object.values(state.votes).filter((v) => v.status === 'closed' && v.item_id === state.current_item_id);
+  const shown = vote || closedHere[closedHere.length - 1];
+  card.hidden = !shown;
+  if (!shown) return;
+  $('#vote-question').textContent = shown.question;
+  const body = $('#vote-body');
+  if (shown.status === 'closed') {
+    const result = shown.result;
+    fill(
+      body,
+      h('p', { class: `pill ${result.passed ? 'pill-ok' : 'pill-bad'}` }, t(result.passed ? 'vote.passed' : 'vote.failed')),
+      tallyView(result),
+    );
+    return;
+  }
+  const mine = shown.ballots[String(me)];
+  const entry = rosterEntry(state, me);
+  const record = attendanceOf(state, me);
+  if (mine) return fill(body, h('p', { class: 'notice notice-ok' }, t('member.voted', { choice: t(`choice.${mine}`) })));
+  if (!entry?.may_vote) return fill(body, h('p', { class: 'notice' }, t('member.voteNotAllowed')));
+  if (record.mode === 'in_person') return fill(body, h('p', { class: 'notice' }, t('member.voteInRoom')));
+  // Keep the same buttons across renders so focus stays put while others vote.
+  if (body.dataset.vote === shown.id && body.querySelector('.vote-buttons')) return;
+  body.dataset.vote = shown.id;
+  fill(
+    body,
+    h('p', {}, t('member.voteAsk')),
+    h(
+      'div',
+      { class: 'vote-buttons' },
+      ['for', 'against', 'abstain'].map((choice) =>
+        h(
+          'button',
+          { type: 'button', id: `vote-${choice}`, class: `btn ${choice === 'for' ? 'btn-go' : ''}`, dataset: { vote: shown.id }, onclick: () => castBallot(shown, choice) },
+          t(`choice.${choice}`),
+        ),
+      ),
+    ),
+  );
+}
+
+export function tallyView(counts) {
+  return h(
+    'div',
+    { class: 'tally' },
+    ['for', 'against', 'abstain'].map((choice) =>
+      h('p', {}, h('strong', { class: 'num' }, String(counts[`votes_${choice}`] ?? 0)), t(`choice.${choice}`)),
+    ),
+  );
+}
+
+function renderAgenda(state) {
+  fill(
+    $('#agenda'),
+    state.agenda.map((item, index) =>
+      h(
+        'li',
+        { 'aria-current': item.id === state.current_item_id ? 'step' : null },
+        h('span', { class: `grow ${item.status === 'closed' || item.status === 'skipped' ? 'done' : ''}` }, `${index + 1}. ${item.title}`),
+        h('span', { class: 'state muted' }, t(`item.${item.status}`)),
+      ),
+    ),
+  );
+}
+
+function renderQueue(state) {
+  const queue = queueOf(state);
+  if (!queue.length) return fill($('#queue'), h('li', { class: 'muted' }, t('member.queueEmpty')));
+  fill(
+    $('#queue'),
+    queue.map((hand, index) =>
+      h(
+        'li',
+        { class: hand.member_id === me ? 'me' : null },
+        `${index + 1}. ${nameOf(state, hand.member_id)}`,
+        hand.member_id === me ? ` (${t('member.you')})` : '',
+        hand.kind === 'point_of_order' ? h('span', { class: 'pill pill-warn' }, t('hand.point_of_order')) : null,
+      ),
+    ),
+  );
+}
+
+function renderMinutes(state) {
+  const item = currentItem(state);
+  const entries = state.minutes.filter((entry) => !item || entry.item_id === item.id);
+  const box = $('#minutes');
+  if (!entries.length) return fill(box, h('p', { class: 'muted' }, t('member.minutesEmpty')));
+  fill(
+    box,
+    item ? h('h3', {}, item.title) : null,
+    entries.map((entry) =>
+      h(
+        'div',
+        { class: 'minutes-entry' },
+        h('p', { class: 'who' }, entry.speaker_id ? nameOf(state, entry.speaker_id) : t(`entry.${entry.kind}`)),
+        h('p', { class: 'text' }, entry.text),
+      ),
+    ),
+  );
+}
+
+joinButton.addEventListener('click', join);
+$('#hand').addEventListener('click', toggleHand);
+$('#yield').addEventListener('click', () => act({ type: 'yield_floor' }));
+$('#leave').addEventListener('click', leave);
+document.addEventListener('langchange', render);
+tick(() => live?.state && joined && renderTimer($('#floor-timer'), live.state, live.now()));
+prepare();

