@@ -113,9 +113,11 @@ async function prepare() {
 }
 
 async function join() {
-  if (!live) return;
   joinButton.disabled = true;
   setJoinStatus(t('member.joining'));
+  // A tap that comes before the meeting is found waits for it instead of being lost.
+  await preparing;
+  if (!live) return; // prepare() has said why in the status line
   // Inside the tap: browsers let a page play sound only after one. The media code loads only now, so the
   // page is usable sooner on a slow link (it is not needed before "Tham gia").
   const audio = $('#meeting-audio');
@@ -413,10 +415,16 @@ function renderMinutes(state) {
   );
 }
 
-joinButton.addEventListener('click', join);
+joinButton.addEventListener('click', () =>
+  join().catch((error) => {
+    // Whatever failed (the media code on a dropped link, the server), the member can try again.
+    setJoinStatus(errorText(error?.error), true);
+    joinButton.disabled = false;
+  }),
+);
 $('#hand').addEventListener('click', toggleHand);
 $('#yield').addEventListener('click', () => act({ type: 'yield_floor' }));
 $('#leave').addEventListener('click', leave);
 document.addEventListener('langchange', render);
 tick(() => live?.state && joined && renderTimer($('#floor-timer'), live.state, live.now()));
-prepare();
+const preparing = prepare();

@@ -116,6 +116,23 @@ def test_keyboard_alone_signs_in_and_joins(browser, live_server: LiveServer):
     context.close()
 
 
+def test_a_tap_before_the_meeting_is_found_still_joins(browser, live_server: LiveServer):
+    """The button works at once on a slow link: a tap that comes while the invite is still being exchanged
+    must join when the answer arrives, not be dropped."""
+    server = live_server
+    context = open_context(browser, PHONE, mic=True)
+    page = context.new_page()
+    held = []
+    page.route("**/api/auth/invite", lambda route: held.append(route))  # the slow link: no answer yet
+    page.goto(server.invite_link(server.branch.officials[3]))
+    page.get_by_role("button", name="Tham gia").click()
+    expect(page.locator("#join-status")).to_have_text("Đang vào phòng họp...")
+    assert len(held) == 1 and page.locator("#meeting-view").is_hidden()
+    held[0].continue_()
+    expect(page.locator("#meeting-view")).to_be_visible(timeout=20_000)
+    context.close()
+
+
 def test_no_page_is_wider_than_a_phone(browser, live_server: LiveServer):
     server, branch = live_server, live_server.branch
     context = open_context(browser, PHONE, mic=True)
