@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -11,6 +11,7 @@ from meeting.db.engine import make_engine, make_sessionmaker
 from meeting.db.migrate import upgrade
 from meeting.service import MeetingService
 from meeting.settings import Settings
+from meeting.throttle import LoginThrottle
 
 
 @dataclass
@@ -19,6 +20,7 @@ class AppContext:
     engine: Engine
     sessions: sessionmaker[Session]
     service: MeetingService
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
 
     @classmethod
     def create(cls, settings: Settings, migrate: bool = True) -> AppContext:

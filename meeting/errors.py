@@ -15,6 +15,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "conflict": ("Xung đột dữ liệu: {detail}", "Conflict: {detail}"),
     "unauthenticated": ("Cần đăng nhập.", "You need to sign in."),
     "bad_credentials": ("Tên đăng nhập hoặc mật khẩu không đúng.", "Wrong username or password."),
+    "too_many_attempts": (
+        "Đăng nhập sai quá nhiều lần. Xin thử lại sau {minutes} phút.",
+        "Too many failed sign-ins. Try again in {minutes} min.",
+    ),
     "token_expired": ("Phiên đăng nhập đã hết hạn.", "Your session has expired."),
     "token_invalid": ("Mã truy cập không hợp lệ.", "The access token is not valid."),
     "invite_invalid": ("Liên kết mời không hợp lệ hoặc đã hết hạn.", "The invite link is invalid or has expired."),

@@ -98,16 +98,20 @@ def principal_to_json(who: Principal) -> dict[str, Any]:
 @describe("Sign in with a username and password", body=LoginBody, public=True, tag="auth")
 async def login(request: Request) -> JSONResponse:
     body = await parse_body(request, LoginBody)
+    throttle = ctx(request).login_throttle
+    address = request.client.host if request.client else "unknown"  # the proxy's X-Forwarded-For, via uvicorn
+    username = body.username.strip()
 
     def check() -> Principal:
+        throttle.check(username, address)  # before the (deliberately slow) password hash is computed
         with ctx(request).sessions() as session:
-            user = session.scalar(select(User).where(User.username == body.username.strip()))
-            if user is None or not verify_password(user.password_hash, body.password):
-                raise Rejected("bad_credentials", status=401)
-            who = principal_of_user(user)
-            if who is None:  # a deactivated member: the same answer as a wrong password
-                raise Rejected("bad_credentials", status=401)
-            return who
+            user = session.scalar(select(User).where(User.username == username))
+            who = principal_of_user(user) if user and verify_password(user.password_hash, body.password) else None
+        if who is None:  # unknown user, wrong password or a deactivated member: one answer for all three
+            throttle.failed(username, address)
+            raise Rejected("bad_credentials", status=401)
+        throttle.succeeded(username, address)
+        return who
 
     return token_response(request, await anyio.to_thread.run_sync(check))
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import anyio
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
@@ -196,15 +197,19 @@ async def create_member(request: Request) -> JSONResponse:
     password_hash = await anyio.to_thread.run_sync(hash_password, body.password) if body.password else None
 
     def work() -> dict[str, Any]:
+        taken = Rejected("conflict", status=409, detail=f"username {body.username} is taken")
         with ctx(request).sessions.begin() as session:
             branch = manageable_branch(session, who, int_param(request, "branch_id"))
             user = None
             if body.username is not None:
                 if session.scalar(select(func.count()).select_from(User).where(User.username == body.username)):
-                    raise Rejected("conflict", status=409, detail=f"username {body.username} is taken")
+                    raise taken
                 user = User(username=body.username, password_hash=password_hash, display_name=body.full_name)
                 session.add(user)
-                session.flush()
+                try:
+                    session.flush()
+                except IntegrityError:  # the same name created by another request since the check above
+                    raise taken from None
             member = Member(
                 branch_id=branch.id,
                 user_id=user.id if user else None,

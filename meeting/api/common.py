@@ -70,7 +70,9 @@ def validation_summary(exc: ValidationError) -> str:
 
 
 def error_response(error: Rejected) -> JSONResponse:
-    return JSONResponse(error.to_json(), status_code=error.status)
+    retry_after = error.params.get("retry_after")
+    headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else None
+    return JSONResponse(error.to_json(), status_code=error.status, headers=headers)
 
 
 async def handle_rejected(request: Request, exc: Exception) -> JSONResponse:

@@ -69,6 +69,32 @@ def test_secretary_adds_a_member_with_a_login_who_can_then_sign_in(client, branc
     _error(duplicate, 409, "conflict")
 
 
+def test_a_username_taken_between_the_check_and_the_insert_is_a_conflict_not_a_crash(client, context, branch, chair):
+    """Two secretaries create the same login at the same moment: the slower one gets 409, never a 500."""
+    from sqlalchemy import event
+
+    from meeting.db.models import User
+
+    raced = []
+
+    def someone_else_inserts_first(conn, cursor, statement, parameters, executor_context, executemany) -> None:
+        if not raced and statement.lstrip().upper().startswith("SELECT COUNT") and "users" in statement:
+            raced.append(True)  # the route has just seen the name free: the other request takes it now
+            with context.sessions.begin() as other:
+                other.add(User(username="trung-ten", password_hash="x", display_name="Người khác"))
+
+    event.listen(context.engine, "after_cursor_execute", someone_else_inserts_first)
+    try:
+        body = {"full_name": "Trần Văn Trùng", "category": "official", "username": "trung-ten", "password": "mat-khau"}
+        response = client.post(f"/api/branches/{branch.branch_id}/members", json=body, headers=chair)
+    finally:
+        event.remove(context.engine, "after_cursor_execute", someone_else_inserts_first)
+    assert raced == [True]
+    _error(response, 409, "conflict")
+    members = client.get(f"/api/branches/{branch.branch_id}/members", headers=chair).json()["members"]
+    assert "Trần Văn Trùng" not in [m["full_name"] for m in members]  # nothing half-created
+
+
 @pytest.mark.parametrize(
     "body",
     [

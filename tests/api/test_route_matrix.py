@@ -24,6 +24,7 @@ from meeting.db.models import ReportSubmission
 from meeting.domain import Actor
 from meeting.domain import commands as c
 from meeting.domain.model import MeetingKind
+from meeting.throttle import LoginThrottle
 from tests.api.world import ROLES, World, build_world, new_meeting_body
 from tests.conftest import TEST_SECRET
 
@@ -412,6 +413,8 @@ def _prepare(world: World) -> Fixture:
 
 @pytest.fixture
 def world(context) -> World:
+    # Every role tries the same wrong sign-in here; the throttle has its own tests (test_login_throttle.py).
+    context.login_throttle = LoginThrottle(per_account=1000, per_address=1000)
     client = TestClient(create_app(context=context))
     return build_world(context, client)
 
