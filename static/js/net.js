@@ -25,7 +25,9 @@ export function sessionFromToken(token, invite = null) {
   return {
     token,
     invite,
-    exp: claims.exp ?? 0,
+    // The expiry on this device's clock: the token's lifetime counted from now. Old phones often have the wrong
+    // date or time, and comparing the server's `exp` with such a clock would call a fresh token expired.
+    exp: claims.exp && claims.iat ? Date.now() / 1000 + (claims.exp - claims.iat) : (claims.exp ?? 0),
     memberId: claims.mid ?? null,
     branchId: claims.bid ?? null,
     meetingId: claims.mtg ?? null,

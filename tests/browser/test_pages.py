@@ -238,3 +238,23 @@ def event_types() -> list[type]:
 
     union = get_args(Event)[0]
     return list(get_args(union))
+
+
+def test_a_phone_whose_clock_is_hours_ahead_still_uses_a_fresh_token(browser, live_server: LiveServer):
+    branch = live_server.branch
+    context = open_context(browser, PHONE)
+    context.add_init_script("{ const real = Date.now; Date.now = () => real() + 3 * 3600 * 1000; }")
+    page = context.new_page()
+    page.goto(live_server.url + "/")
+    who = Principal(user_id=None, member_id=branch.clerk, branch_id=branch.branch_id, role="member")
+    token = issue_access_token(who, TEST_SECRET)
+    used = page.evaluate(
+        """async (token) => {
+            const net = await import('/static/js/net.js');
+            net.saveSession(net.sessionFromToken(token));
+            return await net.token();
+        }""",
+        token,
+    )
+    assert used == token  # a 30-minute token issued just now is not "expired" on a clock 3 hours ahead
+    context.close()
