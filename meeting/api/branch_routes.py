@@ -149,12 +149,16 @@ async def create_branch(request: Request) -> JSONResponse:
             commune_id = admin_commune_id(session, who)
             if commune_id is None:
                 raise Rejected("forbidden", status=403)
+            taken = Rejected("conflict", status=409, detail=f"branch code {body.code} is taken")
             if session.scalar(select(func.count()).select_from(Branch).where(Branch.code == body.code)):
-                raise Rejected("conflict", status=409, detail=f"branch code {body.code} is taken")
+                raise taken
             branch = Branch(name=body.name, code=body.code, organisation=body.organisation, commune_id=commune_id)
             _apply_rules(branch, body)
             session.add(branch)
-            session.flush()
+            try:
+                session.flush()
+            except IntegrityError:  # created by another request since the check above
+                raise taken from None
             return branch_to_json(branch)
 
     return JSONResponse(await anyio.to_thread.run_sync(work), status_code=201)
