@@ -62,6 +62,8 @@ export function announce(text, kind = 'info') {
   if (!region) return;
   const note = h('p', { class: `toast toast-${kind}` }, text);
   region.append(note);
+  // On a phone the notes cover the buttons underneath (voting, the raised hand): the newest two are enough.
+  while (region.children.length > 2) region.firstElementChild.remove();
   setTimeout(() => note.remove(), kind === 'error' ? 8000 : 4000);
 }
 
