@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from meeting.db.engine import DEFAULT_DATABASE_URL
 
@@ -41,6 +42,9 @@ class Settings:
     invite_hours: int = 72
     data_dir: str = "var"
     node_id: str = ""  # this process, among the nodes sharing one PostgreSQL (default: host and pid)
+    # Where this node is reached through the proxy: lease owners hand it out in redirects. Empty: the public URL,
+    # which is right for one node but names no node in particular behind a load balancer.
+    node_url: str = ""
     lease_seconds: int = 10  # a meeting's owner must renew its lease within this; a dead owner's lapses
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -56,6 +60,7 @@ class Settings:
             "invite_hours": _positive_int(env, "CHIBO_INVITE_HOURS", "72"),
             "data_dir": env.get("CHIBO_DATA_DIR", "var"),
             "node_id": env.get("CHIBO_NODE_ID", ""),
+            "node_url": env.get("CHIBO_NODE_URL", "").strip(),
             "lease_seconds": _positive_int(env, "CHIBO_LEASE_SECONDS", "10"),
         }
         values.update(overrides)
@@ -63,6 +68,31 @@ class Settings:
         settings.check()
         return settings
 
+    def __post_init__(self) -> None:
+        # Frozen: the default is filled in here, once, so every reader sees the address the node hands out.
+        object.__setattr__(self, "node_url", (self.node_url or self.public_url).rstrip("/"))
+
     def check(self) -> None:
         if self.production and (self.secret_key == DEV_SECRET or len(self.secret_key) < 32):
             raise SystemExit("CHIBO_SECRET_KEY must be set to a secret of at least 32 characters in production")
+        if self.node_url != self.public_url.rstrip("/"):  # the public URL's own checks are the CLI's warning
+            _check_node_url(self.node_url, self.production)
+
+
+def _check_node_url(url: str, production: bool) -> None:
+    """A redirect to a malformed address strands every client of the meeting: refuse it before listening."""
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - read for its check: a port that is no number raises here
+    except ValueError:
+        parts = parts._replace(netloc="")
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise SystemExit(
+            f"CHIBO_NODE_URL={url!r}: cần một địa chỉ đầy đủ http(s)://máy[:cổng][/đường-dẫn] / "
+            "must be an absolute http(s)://host[:port][/path] address"
+        )
+    if production and parts.scheme != "https":
+        # A secure page may not open ws:// or fetch http://: clients could not follow the redirect.
+        raise SystemExit(
+            f"CHIBO_NODE_URL={url!r}: phải là https khi CHIBO_ENV=production / must be https in production"
+        )

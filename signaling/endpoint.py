@@ -94,7 +94,7 @@ class Live:
             context.sessions,
             context.service,
             node_id=app_settings.node_id,
-            node_url=app_settings.public_url,
+            node_url=app_settings.node_url,
             lease_seconds=app_settings.lease_seconds,
             active=lambda: set(hub.rooms),
         )
