@@ -239,6 +239,20 @@ const CLOSE_NOT_FOUND = 4004;
 // Codes that mean "what you asked for is already so": a replay after a lost answer, or a double tap.
 export const ALREADY_DONE = new Set(['already_present', 'entry_unchanged', 'hand_already_raised']);
 
+/**
+ * The path prefix of a node's address on this page's origin ("/node/a"; "" for the bare origin), or null when it
+ * is elsewhere: a request carrying the token to another origin would need CORS (the hub's redirect needs none).
+ */
+function ownerBase(nodeUrl) {
+  if (typeof nodeUrl !== 'string') return null;
+  try {
+    const url = new URL(nodeUrl, location.href);
+    return url.origin === location.origin ? url.pathname.replace(/\/+$/, '') : null;
+  } catch {
+    return null;
+  }
+}
+
 function backoffDelay(failures) {
   const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(failures, 10));
   return ceiling / 2 + Math.random() * (ceiling / 2);
@@ -450,10 +464,7 @@ export class LiveMeeting extends EventTarget {
         this.saveOutbox();
         let answer;
         try {
-          answer = await request(`/api/meetings/${this.meetingId}/commands`, {
-            method: 'POST',
-            body: { command_id: entry.id, command: entry.command },
-          });
+          answer = await this.postCommand(entry);
         } catch (error) {
           if (error instanceof ApiError && (error.transient || error.status === 401)) {
             this.onTransportError(error);
@@ -473,6 +484,27 @@ export class LiveMeeting extends EventTarget {
     } finally {
       this.flushing = false;
       this.emit('outbox');
+    }
+  }
+
+  /**
+   * POST one command. With several nodes only the one that runs the meeting appends: another node answers 409
+   * `not_owner` with that node's address (its CHIBO_NODE_URL), and the same command goes there, same id, so it is
+   * applied once however often it arrives. That node takes the next commands too, until it fails.
+   */
+  async postCommand(entry) {
+    const body = { command_id: entry.id, command: entry.command };
+    for (let hops = 0; ; hops++) {
+      try {
+        const path = `${this.ownerBase ?? ''}/api/meetings/${this.meetingId}/commands`;
+        return await request(path, { method: 'POST', body });
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        if (error.transient) this.ownerBase = null; // that node is gone: ask the balancer again
+        const owner = error.code === 'not_owner' ? ownerBase(error.error.details?.node_url) : null;
+        if (owner === null || hops >= 2) throw error; // no ping-pong while a lease changes hands
+        this.ownerBase = owner;
+      }
     }
   }
 
