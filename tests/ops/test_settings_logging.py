@@ -23,6 +23,7 @@ CONFIG_VARIABLES = (
     "CHIBO_LOG_FORMAT",
     "CHIBO_LOG_LEVEL",
     "CHIBO_PUBLIC_URL",
+    "CHIBO_NODE_URL",
 )
 
 
@@ -105,6 +106,60 @@ def test_demo_is_refused_in_production(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert cli.main(["demo", "--port", "1"]) == 2
     assert "production" in capsys.readouterr().err
     assert not (tmp_path / "prod.db").exists()  # nothing seeded, nothing even opened
+
+
+# -- this node's address ---------------------------------------------------------------------------------------------
+def test_node_url_defaults_to_the_public_url_wherever_that_comes_from(monkeypatch: pytest.MonkeyPatch):
+    assert Settings.from_env().node_url == "http://127.0.0.1:8000"
+    assert Settings.from_env(public_url=cli.public_url_for("0.0.0.0", 8123)).node_url == "http://127.0.0.1:8123"
+    monkeypatch.setenv("CHIBO_PUBLIC_URL", "https://chibo.example.vn/")
+    assert Settings.from_env(public_url=cli.public_url_for("0.0.0.0", 8000)).node_url == "https://chibo.example.vn"
+
+
+def test_node_url_names_this_node_while_invites_keep_the_public_url(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("CHIBO_PUBLIC_URL", "https://chibo.example.vn")
+    monkeypatch.setenv("CHIBO_NODE_URL", " https://chibo.example.vn/node/b/ ")
+    settings = Settings.from_env()
+    assert settings.node_url == "https://chibo.example.vn/node/b"
+    assert settings.public_url == "https://chibo.example.vn"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["chibo.example.vn/node/a", "/node/a", "ftp://chibo.example.vn", "https://", "http://h:port/", "https://h/?n=a"],
+)
+def test_a_node_url_that_is_not_an_absolute_http_address_is_refused(monkeypatch: pytest.MonkeyPatch, value: str):
+    monkeypatch.setenv("CHIBO_NODE_URL", value)
+    with pytest.raises(SystemExit, match=r"CHIBO_NODE_URL=.*absolute http"):
+        Settings.from_env()
+
+
+def test_production_wants_an_https_node_url(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("CHIBO_ENV", "production")
+    monkeypatch.setenv("CHIBO_SECRET_KEY", STRONG_SECRET)
+    monkeypatch.setenv("CHIBO_PUBLIC_URL", "https://chibo.example.vn")
+    monkeypatch.setenv("CHIBO_NODE_URL", "http://chibo.example.vn/node/a")
+    with pytest.raises(SystemExit, match="must be https in production"):
+        Settings.from_env()
+    monkeypatch.setenv("CHIBO_NODE_URL", "https://chibo.example.vn/node/a")
+    assert Settings.from_env().node_url == "https://chibo.example.vn/node/a"
+    monkeypatch.delenv("CHIBO_NODE_URL")  # the default follows the public URL, which has its own warning
+    monkeypatch.setenv("CHIBO_PUBLIC_URL", "http://10.0.0.5:8000")
+    assert Settings.from_env().node_url == "http://10.0.0.5:8000"
+
+
+def test_serve_with_a_bad_node_url_stops_before_listening(monkeypatch: pytest.MonkeyPatch, tmp_path, restore_logging):
+    import uvicorn
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("uvicorn started with an address clients cannot follow")
+
+    monkeypatch.setattr(uvicorn, "run", must_not_run)
+    monkeypatch.setenv("CHIBO_NODE_URL", "node-a:8000")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/never.db")
+    with pytest.raises(SystemExit, match="CHIBO_NODE_URL='node-a:8000'"):
+        cli.main(["serve", "--port", "1"])
+    assert not (tmp_path / "never.db").exists()
 
 
 # -- logging ---------------------------------------------------------------------------------------------------------
