@@ -35,7 +35,12 @@ def compose() -> dict[str, Any]:
 
 
 def _compose_text_without_comments() -> str:
-    lines = (DOCKER / "compose.yaml").read_text(encoding="utf-8").splitlines()
+    """The base file and the override for several nodes (compose.nodes.yaml), which runs with it."""
+    lines = [
+        line
+        for name in ("compose.yaml", "compose.nodes.yaml")
+        for line in (DOCKER / name).read_text(encoding="utf-8").splitlines()
+    ]
     return "\n".join(line for line in lines if not line.lstrip().startswith("#"))
 
 
