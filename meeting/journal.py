@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from meeting.db.models import JournalEvent, Meeting
@@ -82,7 +82,15 @@ def seal(
     meeting_id: int, events: Sequence[Event], *, after_seq: int, head: str, actor: str, command_id: str | None
 ) -> list[RecordedEvent]:
     """Number and chain new events that follow the journal's current head."""
-    recorded = []
+    return seal_rows(meeting_id, events, after_seq=after_seq, head=head, actor=actor, command_id=command_id)[0]
+
+
+def seal_rows(
+    meeting_id: int, events: Sequence[Event], *, after_seq: int, head: str, actor: str, command_id: str | None
+) -> tuple[list[RecordedEvent], list[dict[str, Any]]]:
+    """`seal`, with the journal rows to insert: each payload is serialised once, for its hash and its row."""
+    recorded: list[RecordedEvent] = []
+    rows: list[dict[str, Any]] = []
     prev = head
     for offset, event in enumerate(events, start=1):
         seq = after_seq + offset
@@ -98,8 +106,37 @@ def seal(
             prev_hash=prev,
         )
         recorded.append(RecordedEvent(meeting_id, seq, actor, command_id, event, prev, digest))
+        rows.append(
+            {
+                "meeting_id": meeting_id,
+                "seq": seq,
+                "type": event.type,
+                "at": event.at,
+                "actor": actor,
+                "command_id": command_id,
+                "payload": payload,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
         prev = digest
-    return recorded
+    return recorded, rows
+
+
+# Built once: building and caching a statement costs more than running it on SQLite.
+_INSERT_EVENTS = insert(JournalEvent.__table__)
+_MOVE_HEAD = update(Meeting.__table__).where(Meeting.__table__.c.id == bindparam("meeting"))  # SET: the other params
+
+
+def append_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert sealed rows and move the meeting's recorded head to the last of them, inside the caller's
+    transaction. Plain statements, no unit of work: the insert runs at once, so the (meeting_id, seq) key
+    refuses a second writer here, before anything else is written."""
+    session.execute(_INSERT_EVENTS, rows)
+    last = rows[-1]
+    session.execute(
+        _MOVE_HEAD, {"meeting": last["meeting_id"], "journal_seq": last["seq"], "journal_head": last["hash"]}
+    )
 
 
 def to_row(recorded: RecordedEvent) -> JournalEvent:

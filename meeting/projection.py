@@ -2,6 +2,10 @@
 
 They answer the questions the journal answers slowly (attendance across meetings, a member's ballots,
 the minutes of an item) and are never written any other way while the meeting is live.
+
+The events a meeting sends most (check-ins, hands, the floor) are written with plain statements, one per
+change, each run at once: no row is read back into the session first. Their tables (attendance, speaker
+requests) are written that way alone, so no object of the session can hold a stale copy of their rows.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import singledispatch
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from meeting.db import models as m
@@ -26,12 +30,53 @@ def _t(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def _attendance(session: Session, meeting_id: int, member_id: int) -> m.Attendance:
-    row = session.get(m.Attendance, (meeting_id, member_id))
-    if row is None:
-        row = m.Attendance(meeting_id=meeting_id, member_id=member_id, status=AttendanceStatus.EXPECTED, late=False)
-        session.add(row)
-    return row
+# Statements built once (compiling and caching a statement costs more than running it on SQLite). Each names
+# its row with parameters of its own; the columns to set are the other parameters, named after them.
+_ATTENDANCE = m.Attendance.__table__
+_REQUESTS = m.SpeakerRequest.__table__
+_ATTENDANCE_ROW = (_ATTENDANCE.c.meeting_id == bindparam("meeting")) & (_ATTENDANCE.c.member_id == bindparam("member"))
+_UPDATE_ATTENDANCE = update(_ATTENDANCE).where(_ATTENDANCE_ROW)
+_CHECK_IN = _UPDATE_ATTENDANCE.values(
+    first_arrived_at=func.coalesce(  # the first arrival is kept; the parameter typed: stored in UTC like the rest
+        _ATTENDANCE.c.first_arrived_at, bindparam("arrived", type_=_ATTENDANCE.c.first_arrived_at.type)
+    )
+)
+_INSERT_ATTENDANCE = insert(_ATTENDANCE)
+_ROSTER_WITH_ATTENDANCE = select(_ATTENDANCE.c.member_id).where(_ATTENDANCE.c.meeting_id == bindparam("meeting"))
+
+
+def _newest_request(status: str, on_item: bool):
+    """The id of the member's newest request in `status`, on the event's item when `on_item` (a member may still
+    be queued on an earlier item the chair comes back to, so the newest request is not always the one an event is
+    about), as a subquery."""
+    query = select(_REQUESTS.c.id).where(
+        _REQUESTS.c.meeting_id == bindparam("meeting"),
+        _REQUESTS.c.member_id == bindparam("member"),
+        _REQUESTS.c.status == status,
+    )
+    if on_item:
+        query = query.where(_REQUESTS.c.item_id == bindparam("item"))
+    return query.order_by(_REQUESTS.c.id.desc()).limit(1).scalar_subquery()
+
+
+_UPDATE_WAITING_REQUEST = update(_REQUESTS).where(_REQUESTS.c.id == _newest_request("waiting", on_item=True))
+_END_GRANTED_REQUEST = update(_REQUESTS).where(
+    _REQUESTS.c.id == _newest_request("granted", on_item=False), _REQUESTS.c.ended_at.is_(None)
+)
+_INSERT_REQUEST = insert(_REQUESTS)
+
+
+def _set_attendance(
+    session: Session, recorded: RecordedEvent, member_id: int, arrived: datetime | None = None, **changes
+) -> None:
+    """Change the member's attendance row (`arrived`: a check-in's moment, kept unless an earlier one is there);
+    a member without a row gets one, expected and not late before the change."""
+    row = {"meeting": recorded.meeting_id, "member": member_id}
+    statement, arrival = (_UPDATE_ATTENDANCE, {}) if arrived is None else (_CHECK_IN, {"arrived": arrived})
+    if session.execute(statement, row | arrival | changes).rowcount == 0:
+        new = {"meeting_id": recorded.meeting_id, "member_id": member_id, "status": AttendanceStatus.EXPECTED}
+        first = {} if arrived is None else {"first_arrived_at": arrived}
+        session.execute(_INSERT_ATTENDANCE, new | {"late": False} | first | changes)
 
 
 def _item(session: Session, meeting_id: int, item_id: str) -> m.AgendaItem | None:
@@ -46,8 +91,22 @@ def _project(event, session: Session, recorded: RecordedEvent) -> None:  # pragm
 
 @_project.register
 def _(event: ev.JournalOpened, session, recorded) -> None:
-    for entry in event.roster:
-        _attendance(session, recorded.meeting_id, entry.member_id)
+    # Every member of the roster has an attendance row from here on (rows already there are kept as they are).
+    existing = set(session.scalars(_ROSTER_WITH_ATTENDANCE, {"meeting": recorded.meeting_id}))
+    missing = [member_id for member_id in dict.fromkeys(e.member_id for e in event.roster) if member_id not in existing]
+    if missing:
+        session.execute(
+            _INSERT_ATTENDANCE,
+            [
+                {
+                    "meeting_id": recorded.meeting_id,
+                    "member_id": m_id,
+                    "status": AttendanceStatus.EXPECTED,
+                    "late": False,
+                }
+                for m_id in missing
+            ],
+        )
 
 
 @_project.register
@@ -98,85 +157,71 @@ def _(event: ev.ItemConcluded, session, recorded) -> None:
         item.conclusion = event.text
 
 
-def _latest_request(
-    session: Session, recorded: RecordedEvent, member_id: int, status: str, item_id: str | None = None
-) -> m.SpeakerRequest | None:
-    """The member's newest request in `status`; on `item_id` when given (a member may still be queued on an
-    earlier item the chair comes back to, so the newest request is not always the one an event is about)."""
-    query = select(m.SpeakerRequest).where(
-        m.SpeakerRequest.meeting_id == recorded.meeting_id,
-        m.SpeakerRequest.member_id == member_id,
-        m.SpeakerRequest.status == status,
-    )
-    if item_id is not None:
-        query = query.where(m.SpeakerRequest.item_id == item_id)
-    return session.scalars(query.order_by(m.SpeakerRequest.id.desc()).limit(1)).first()
-
-
 @_project.register
 def _(event: ev.HandRaised, session, recorded) -> None:
-    session.add(
-        m.SpeakerRequest(
-            meeting_id=recorded.meeting_id,
-            item_id=event.item_id,
-            member_id=event.member_id,
-            kind=event.kind,
-            raised_at=_t(event.at),
-            status="waiting",
-        )
+    session.execute(
+        _INSERT_REQUEST,
+        {
+            "meeting_id": recorded.meeting_id,
+            "item_id": event.item_id,
+            "member_id": event.member_id,
+            "kind": event.kind,
+            "raised_at": _t(event.at),
+            "status": "waiting",
+        },
     )
 
 
 @_project.register
 def _(event: ev.HandLowered, session, recorded) -> None:
-    request = _latest_request(session, recorded, event.member_id, "waiting", event.item_id)
-    if request is not None:
-        request.status, request.ended_at = "lowered", _t(event.at)
+    request = {"meeting": recorded.meeting_id, "member": event.member_id, "item": event.item_id}
+    session.execute(_UPDATE_WAITING_REQUEST, {**request, "status": "lowered", "ended_at": _t(event.at)})
 
 
 @_project.register
 def _(event: ev.FloorGranted, session, recorded) -> None:
-    request = _latest_request(session, recorded, event.member_id, "waiting", event.item_id)
-    if request is None:
+    at = _t(event.at)
+    request = {"meeting": recorded.meeting_id, "member": event.member_id, "item": event.item_id}
+    if session.execute(_UPDATE_WAITING_REQUEST, {**request, "status": "granted", "granted_at": at}).rowcount == 0:
         # Given the floor without asking (the chair called on them): still a turn to record.
-        request = m.SpeakerRequest(
-            meeting_id=recorded.meeting_id,
-            item_id=event.item_id,
-            member_id=event.member_id,
-            kind="speak",
-            raised_at=_t(event.at),
+        session.execute(
+            _INSERT_REQUEST,
+            {
+                "meeting_id": recorded.meeting_id,
+                "item_id": event.item_id,
+                "member_id": event.member_id,
+                "kind": "speak",
+                "raised_at": at,
+                "status": "granted",
+                "granted_at": at,
+            },
         )
-        session.add(request)
-    request.status, request.granted_at = "granted", _t(event.at)
 
 
 @_project.register
 def _(event: ev.FloorEnded, session, recorded) -> None:
-    request = _latest_request(session, recorded, event.member_id, "granted")
-    if request is not None and request.ended_at is None:
-        request.ended_at = _t(event.at)
+    request = {"meeting": recorded.meeting_id, "member": event.member_id}
+    session.execute(_END_GRANTED_REQUEST, {**request, "ended_at": _t(event.at)})
 
 
 @_project.register
 def _(event: ev.CheckedIn, session, recorded) -> None:
-    row = _attendance(session, recorded.meeting_id, event.member_id)
-    row.status, row.mode, row.reason = AttendanceStatus.PRESENT, event.mode, None
-    row.first_arrived_at = row.first_arrived_at or _t(event.at)
-    row.late = bool(row.late) or event.late
-    row.updated_at = _t(event.at)
+    at = _t(event.at)
+    changes = {"status": AttendanceStatus.PRESENT, "mode": event.mode, "reason": None, "updated_at": at}
+    if event.late:
+        changes["late"] = True  # once late, late for the meeting: a later check-in on time does not undo it
+    _set_attendance(session, recorded, event.member_id, arrived=at, **changes)
 
 
 @_project.register
 def _(event: ev.Left, session, recorded) -> None:
-    row = _attendance(session, recorded.meeting_id, event.member_id)
-    row.status, row.updated_at = AttendanceStatus.LEFT, _t(event.at)
+    _set_attendance(session, recorded, event.member_id, status=AttendanceStatus.LEFT, updated_at=_t(event.at))
 
 
 @_project.register
 def _(event: ev.MarkedAbsent, session, recorded) -> None:
-    row = _attendance(session, recorded.meeting_id, event.member_id)
-    row.status = AttendanceStatus.ABSENT_EXCUSED if event.reason else AttendanceStatus.ABSENT_UNEXCUSED
-    row.reason, row.updated_at = event.reason, _t(event.at)
+    status = AttendanceStatus.ABSENT_EXCUSED if event.reason else AttendanceStatus.ABSENT_UNEXCUSED
+    _set_attendance(session, recorded, event.member_id, status=status, reason=event.reason, updated_at=_t(event.at))
 
 
 @_project.register

@@ -36,14 +36,19 @@ def utcnow() -> datetime:
 
 
 class _Live:
-    """A meeting held in memory: its folded state and its journal head."""
+    """A meeting held in memory: its folded state, its journal head and the client command ids in its journal.
 
-    __slots__ = ("head", "seq", "state")
+    The ids are all those of the journal up to `seq` (loaded with it, then added as commands commit), so a new id
+    needs no query: the journal cannot hold it below `seq`, and an append above `seq` by anyone else makes ours
+    fail on the (meeting_id, seq) key, which drops this cache. Only a retried id goes to the database."""
 
-    def __init__(self, state: MeetingState, seq: int, head: str) -> None:
+    __slots__ = ("command_ids", "head", "seq", "state")
+
+    def __init__(self, state: MeetingState, seq: int, head: str, command_ids: set[str]) -> None:
         self.state = state
         self.seq = seq
         self.head = head
+        self.command_ids = command_ids
 
 
 class MeetingService:
@@ -131,7 +136,7 @@ class MeetingService:
         self, meeting_id: int, command: Command, actor: Actor, command_id: str | None
     ) -> list[RecordedEvent]:
         live = self._load(meeting_id)
-        if command_id is not None:
+        if command_id is not None and command_id in live.command_ids:
             with self.sessions() as session:
                 earlier = journal.read_command(session, meeting_id, command_id)
             if earlier:
@@ -149,19 +154,14 @@ class MeetingService:
     def _append(
         self, meeting_id: int, live: _Live, events: list[ev.Event], actor: str, command_id: str | None
     ) -> list[RecordedEvent]:
-        recorded = journal.seal(
+        recorded, rows = journal.seal_rows(
             meeting_id, events, after_seq=live.seq, head=live.head, actor=actor, command_id=command_id
         )
         try:
             with self._writer, self.sessions.begin() as session:
-                session.add_all(journal.to_row(r) for r in recorded)
-                session.flush()  # the (meeting_id, seq) key refuses a second writer here
+                journal.append_rows(session, rows)  # the (meeting_id, seq) key refuses a second writer here
                 for r in recorded:
                     projection.project(session, r)
-                meeting = session.get(Meeting, meeting_id)
-                assert meeting is not None
-                meeting.journal_seq = recorded[-1].seq
-                meeting.journal_head = recorded[-1].hash
         except Exception:
             self._live.pop(meeting_id, None)
             raise
@@ -169,6 +169,8 @@ class MeetingService:
         for r in recorded:
             state = evolve(state, r.event)
         live.state, live.seq, live.head = state, recorded[-1].seq, recorded[-1].hash
+        if command_id is not None:
+            live.command_ids.add(command_id)
         return recorded
 
     def _opening_events(self, meeting_id: int, live: _Live) -> list[ev.Event]:
@@ -186,7 +188,13 @@ class MeetingService:
                 self._require_meeting(session, meeting_id)
                 recorded = journal.read(session, meeting_id)
             state = fold(MeetingState(meeting_id=meeting_id), (r.event for r in recorded))
-            live = _Live(state, recorded[-1].seq if recorded else 0, recorded[-1].hash if recorded else GENESIS)
+            command_ids = {r.command_id for r in recorded if r.command_id is not None}
+            live = _Live(
+                state,
+                recorded[-1].seq if recorded else 0,
+                recorded[-1].hash if recorded else GENESIS,
+                command_ids,
+            )
             self._live[meeting_id] = live
         return live
 

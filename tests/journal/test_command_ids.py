@@ -1,0 +1,89 @@
+"""A client's command id counts once, whatever the service held in memory when the command came back.
+
+The service keeps the command ids of a live meeting in memory and asks the journal only about an id it has seen:
+these tests take that memory away (a cold start, another node) and check that a resent command still applies once.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from meeting import journal
+from meeting.db import models as m
+from meeting.domain import Actor
+from meeting.domain import commands as c
+from meeting.errors import Rejected
+from meeting.service import MeetingService
+
+
+def started(context, branch) -> tuple[Actor, int]:
+    """The meeting started, its first item open, the chair and one more official present."""
+    service, meeting_id = context.service, branch.meeting_id
+    chair, clerk = Actor.member(branch.chair), Actor.member(branch.clerk)
+    speaker = branch.officials[2]
+    for member_id in (branch.chair, speaker):
+        service.execute(meeting_id, c.CheckIn(member_id=member_id, mode="remote"), clerk)
+    service.execute(meeting_id, c.StartMeeting(), chair)
+    service.execute(meeting_id, c.OpenItem(item_id=branch.item_ids[0]), chair)
+    return chair, speaker
+
+
+def with_id(context, meeting_id: int, command_id: str) -> int:
+    with context.sessions() as session:
+        return session.scalar(
+            select(func.count())
+            .select_from(m.JournalEvent)
+            .where(m.JournalEvent.meeting_id == meeting_id, m.JournalEvent.command_id == command_id)
+        )
+
+
+def test_a_command_resent_after_a_cold_start_or_a_rebuild_applies_once(context, branch):
+    service, meeting_id = context.service, branch.meeting_id
+    chair, speaker = started(context, branch)
+    first = service.execute(meeting_id, c.GrantFloor(member_id=speaker), chair, command_id="grant-1")
+    _, seq = service.state(meeting_id)
+
+    service.forget(meeting_id)  # the meeting is loaded again from its journal, ids included
+    assert service.execute(meeting_id, c.GrantFloor(member_id=speaker), chair, command_id="grant-1") == first
+    service.rebuild(meeting_id)
+    assert service.execute(meeting_id, c.GrantFloor(member_id=speaker), chair, command_id="grant-1") == first
+    assert service.state(meeting_id)[1] == seq
+    assert with_id(context, meeting_id, f"member:{branch.chair}/grant-1") == len(first)
+
+    # A new id is a new command, and once it is recorded it counts once too.
+    again = service.execute(meeting_id, c.GrantFloor(member_id=speaker), chair, command_id="grant-2")
+    assert [r.seq for r in again] == list(range(seq + 1, seq + 1 + len(again)))
+    assert service.execute(meeting_id, c.GrantFloor(member_id=speaker), chair, command_id="grant-2") == again
+
+
+def test_a_refused_command_did_not_count_and_may_be_sent_again(context, branch):
+    service, meeting_id = context.service, branch.meeting_id
+    chair, speaker = started(context, branch)
+    with pytest.raises(Rejected) as refused:
+        service.execute(meeting_id, c.RevokeFloor(), chair, command_id="revoke-1")
+    assert refused.value.code == "no_floor"
+    service.execute(meeting_id, c.GrantFloor(member_id=speaker), chair, command_id="grant-1")
+    revoked = service.execute(meeting_id, c.RevokeFloor(), chair, command_id="revoke-1")
+    assert [r.type for r in revoked] == ["floor_ended"]
+    service.forget(meeting_id)
+    assert service.execute(meeting_id, c.RevokeFloor(), chair, command_id="revoke-1") == revoked
+
+
+def test_a_node_that_missed_the_first_run_never_applies_a_command_twice(context, branch):
+    """Two services on one database (a node that lost the meeting's lease without noticing yet): the one whose
+    memory is older than the journal cannot append at all, and once it has reloaded, it finds the first run."""
+    service, meeting_id = context.service, branch.meeting_id
+    chair, speaker = started(context, branch)
+    stale = MeetingService(context.sessions)
+    _, seq = stale.state(meeting_id)  # loaded now, then the other node goes on
+    first = service.execute(meeting_id, c.GrantFloor(member_id=speaker), chair, command_id="grant-1")
+
+    with pytest.raises(IntegrityError):  # the (meeting_id, seq) key: seq + 1 is taken
+        stale.execute(meeting_id, c.GrantFloor(member_id=speaker), chair, command_id="grant-1")
+    assert stale.execute(meeting_id, c.GrantFloor(member_id=speaker), chair, command_id="grant-1") == first
+    assert with_id(context, meeting_id, f"member:{branch.chair}/grant-1") == len(first)
+    with context.sessions() as session:
+        verification = journal.verify(session, meeting_id)
+    assert verification.valid and verification.length == first[-1].seq == seq + len(first)
