@@ -25,6 +25,7 @@ from meeting.domain.model import (
     MeetingStatus,
     MinuteEntry,
     Participant,
+    PersistentMap,
     Revision,
     Rules,
     Vote,
@@ -49,6 +50,13 @@ def _with(mapping, key, value):
     data = dict(mapping)
     data[key] = value
     return frozen_map(data)
+
+
+def _with_entry(minutes, entry: MinuteEntry) -> PersistentMap:
+    """The minutes with `entry` written or replaced: shared with the old map, not copied (a meeting's minutes
+    grow all meeting long, and a copy per entry made a rebuild quadratic)."""
+    shared = minutes if isinstance(minutes, PersistentMap) else PersistentMap(minutes)
+    return shared.set(entry.id, entry)
 
 
 def _set_item(state: MeetingState, item_id: str, **changes) -> tuple[AgendaItem, ...]:
@@ -221,7 +229,7 @@ def _(event: ev.EntryWritten, state: MeetingState) -> MeetingState:
     entry = MinuteEntry(
         event.entry_id, event.item_id, event.speaker_id, event.kind, (Revision(event.text, event.at, event.by),)
     )
-    return replace(state, minutes=_with(state.minutes, event.entry_id, entry))
+    return replace(state, minutes=_with_entry(state.minutes, entry))
 
 
 @_apply.register
@@ -232,4 +240,4 @@ def _(event: ev.EntryRevised, state: MeetingState) -> MeetingState:
         speaker_id=event.speaker_id,
         revisions=(*entry.revisions, Revision(event.text, event.at, event.by)),
     )
-    return replace(state, minutes=_with(state.minutes, event.entry_id, entry))
+    return replace(state, minutes=_with_entry(state.minutes, entry))

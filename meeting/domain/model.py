@@ -211,6 +211,107 @@ def frozen_map(data: Mapping | None = None) -> Mapping:
     return MappingProxyType(dict(data or {}))
 
 
+_HASH_BITS = 64
+_HASH_MASK = (1 << _HASH_BITS) - 1
+
+
+class _Bucket(dict):
+    """Keys whose hashes are equal in every bit (past the trie's last level)."""
+
+
+class PersistentMap(Mapping):
+    """An immutable mapping in insertion order whose `set` returns a new map and leaves this one as it is.
+
+    For maps that only grow through a meeting (the minutes): copying a dict for every entry made folding a
+    journal quadratic. The new map shares almost everything with the old one: a hash trie of small dicts (32 slots
+    a level, only the path to the key copied) for the values, and the keys in insertion order as full blocks of 32
+    plus a short tail (only the tail copied; the tuple of blocks once every 32 new keys)."""
+
+    __slots__ = ("_blocks", "_root", "_size", "_tail")
+
+    def __init__(self, data: Mapping | None = None) -> None:
+        self._root: dict = {}
+        self._size = 0
+        self._blocks: tuple[tuple, ...] = ()
+        self._tail: tuple = ()
+        for key, value in (data or {}).items():
+            self._root, added = _assoc(self._root, 0, hash(key) & _HASH_MASK, key, value)
+            if added:
+                self._size += 1
+                self._append_key(key)
+
+    def set(self, key, value) -> PersistentMap:
+        root, added = _assoc(self._root, 0, hash(key) & _HASH_MASK, key, value)
+        new = PersistentMap.__new__(PersistentMap)
+        new._root, new._size, new._blocks, new._tail = root, self._size + added, self._blocks, self._tail
+        if added:
+            new._append_key(key)
+        return new
+
+    def _append_key(self, key) -> None:  # only on a map no one else has seen yet
+        if len(self._tail) == 32:
+            self._blocks, self._tail = (*self._blocks, self._tail), ()
+        self._tail = (*self._tail, key)
+
+    def __getitem__(self, key):
+        bits, node, shift = hash(key) & _HASH_MASK, self._root, 0
+        while True:
+            entry = node.get((bits >> shift) & 31)
+            if entry is None:
+                raise KeyError(key)
+            if type(entry) is tuple:
+                if entry[0] is key or entry[0] == key:
+                    return entry[1]
+                raise KeyError(key)
+            if type(entry) is _Bucket:
+                return entry[key]
+            node, shift = entry, shift + 5
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self):
+        for block in self._blocks:
+            yield from block
+        yield from self._tail
+
+    def __repr__(self) -> str:
+        return f"PersistentMap({dict(self.items())!r})"
+
+
+def _assoc(node: dict, shift: int, bits: int, key, value) -> tuple[dict, bool]:
+    """A copy of the trie `node` with key -> value; whether the key is new."""
+    index = (bits >> shift) & 31
+    entry = node.get(index)
+    copy = dict(node)
+    added = True
+    if entry is None:
+        copy[index] = (key, value)
+    elif type(entry) is tuple:
+        if entry[0] is key or entry[0] == key:
+            copy[index], added = (key, value), False
+        else:
+            copy[index] = _split(shift + 5, hash(entry[0]) & _HASH_MASK, entry, bits, (key, value))
+    elif type(entry) is _Bucket:
+        bucket = _Bucket(entry)
+        added = key not in bucket
+        bucket[key] = value
+        copy[index] = bucket
+    else:
+        copy[index], added = _assoc(entry, shift + 5, bits, key, value)
+    return copy, added
+
+
+def _split(shift: int, bits_a: int, leaf_a: tuple, bits_b: int, leaf_b: tuple) -> dict:
+    """The smallest subtrie that holds two keys which shared a slot."""
+    if shift >= _HASH_BITS:
+        return _Bucket((leaf_a, leaf_b))
+    index_a, index_b = (bits_a >> shift) & 31, (bits_b >> shift) & 31
+    if index_a != index_b:
+        return {index_a: leaf_a, index_b: leaf_b}
+    return {index_a: _split(shift + 5, bits_a, leaf_a, bits_b, leaf_b)}
+
+
 @dataclass(frozen=True, slots=True)
 class MeetingState:
     meeting_id: int
@@ -232,7 +333,7 @@ class MeetingState:
     floor: Floor | None = None
     votes: Mapping[str, Vote] = field(default_factory=frozen_map)
     open_vote_id: str | None = None
-    minutes: Mapping[str, MinuteEntry] = field(default_factory=frozen_map)
+    minutes: Mapping[str, MinuteEntry] = field(default_factory=PersistentMap)  # grows all meeting: shared
     started_at: str | None = None
     ended_at: str | None = None
 
