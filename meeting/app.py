@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -10,8 +11,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from meeting.api.common import handle_http, handle_rejected, handle_unexpected
+from meeting.api.common import error_response, handle_http, handle_rejected, handle_unexpected
 from meeting.api.openapi import describe, document
 from meeting.context import AppContext
 from meeting.errors import Rejected
@@ -54,6 +56,34 @@ def collect_routes() -> list[BaseRoute]:
     return routes
 
 
+_COMMAND_PATH = re.compile(r"/api/meetings/\d+/commands/?$")
+
+
+class DrainGate:
+    """While the live side drains (signaling/endpoint.py, Live.drain) an HTTP command is answered 503
+    `node_draining` (the browser sends it again, same id, to whichever node answers next) and `/readyz` 503,
+    so the balancer stops sending work here; the commands already let in are counted until answered, so
+    the drain releases the meetings' leases only after them."""
+
+    def __init__(self, app: ASGIApp, live: Live) -> None:
+        self.app = app
+        self.live = live
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+        elif scope["method"] == "POST" and _COMMAND_PATH.search(scope["path"]):
+            if self.live.draining:
+                await error_response(Rejected("node_draining", status=503, retry_after=1))(scope, receive, send)
+                return
+            with self.live.command_running():
+                await self.app(scope, receive, send)
+        elif self.live.draining and scope["path"].endswith("/readyz"):
+            await error_response(Rejected("not_ready", status=503, detail="node draining"))(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
 def create_app(
     settings: Settings | None = None, context: AppContext | None = None, live_settings: LiveSettings | None = None
 ) -> Starlette:
@@ -80,6 +110,7 @@ def create_app(
     )
     app.state.ctx = context
     app.state.live = live
+    app.add_middleware(DrainGate, live=live)
     from meeting import metrics
 
     metrics.install(app)

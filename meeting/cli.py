@@ -6,8 +6,13 @@ Messages for the operator go to stdout in Vietnamese then English; logs go to st
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import getpass
+import logging
 import os
+import signal
+import socket
 import sys
 from typing import TYPE_CHECKING
 
@@ -16,7 +21,10 @@ from meeting.logging_setup import LOG_LEVELS
 from meeting.settings import Settings
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from meeting.demo import DemoInfo
+    from signaling.endpoint import Live
 
 MIN_ADMIN_PASSWORD = 10
 WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
@@ -77,7 +85,7 @@ def serve(args: argparse.Namespace) -> int:
         print(demo_banner(seed_demo(context), settings.public_url), flush=True)
     print(f"chibo đang chạy / serving at {settings.public_url}/  (Ctrl+C để dừng / to stop)", flush=True)
     app = create_app(context=context)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=args.host,
         port=args.port,
@@ -88,7 +96,35 @@ def serve(args: argparse.Namespace) -> int:
         ws_per_message_deflate=False,
         proxy_headers=True,  # trusted only from FORWARDED_ALLOW_IPS (uvicorn's default: 127.0.0.1)
     )
-    return 0
+    server = _draining_server(config, app.state.live)
+    # uvicorn sends SIGTERM to itself again once it has stopped, to this handler: a drained node exits 0.
+    # (Before uvicorn takes the signal over, the same handler starts its shutdown.)
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: setattr(server, "should_exit", True))
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C, likewise raised again by uvicorn once stopped
+        server.run()
+    return 0 if server.started else 3  # 3: uvicorn's own status when it could not start (port taken)
+
+
+def _draining_server(config: uvicorn.Config, live: Live) -> uvicorn.Server:
+    import uvicorn
+
+    class DrainingServer(uvicorn.Server):
+        """uvicorn, on SIGTERM or Ctrl+C, closes every WebSocket at once (1012) and runs the app's lifespan
+        shutdown last: the live side drains first (signaling/endpoint.py, Live.drain), while this node
+        still listens, so that clients are sent away only once their meetings' leases are free."""
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + live.settings.drain_s
+            try:
+                await live.drain()
+            except Exception:  # the rest of the shutdown must run all the same
+                logging.getLogger("chibo.live").exception("draining the live side failed")
+            # The HTTP requests still under way get what is left of the bound.
+            self.config.timeout_graceful_shutdown = max(round(deadline - loop.time()), 1)
+            await super().shutdown(sockets)
+
+    return DrainingServer(config)
 
 
 def migrate(args: argparse.Namespace) -> int:

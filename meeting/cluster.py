@@ -5,6 +5,8 @@ leases of the meetings it serves every third of the lease time, and drops a meet
 node has taken. A client that reaches a node which does not hold the lease is sent to the node that does.
 The database decides who wins a race (row lock on PostgreSQL, the single writer on SQLite): there is no
 consensus of our own. The journal's (meeting, seq) key stays the last line of defence against two writers.
+A node that is shutting down (draining) takes no lease any more and releases its own, so that its clients,
+reconnecting to another node, move the meeting there at once instead of waiting for the lease to lapse.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from meeting.db.models import MeetingLease
+from meeting.errors import Rejected
 from meeting.service import MeetingService
 
 log = logging.getLogger("chibo.cluster")
@@ -57,16 +60,26 @@ class Leases:
         self.on_lost: list[
             Callable[[int], None]
         ] = []  # callbacks(meeting_id) when another node took a meeting we served
+        self.draining = False  # set on the event loop by the drain, read by claims in worker threads
         self._task: asyncio.Task | None = None
 
     def claim(self, meeting_id: int, now: datetime | None = None) -> Owner | None:
-        """Take or keep the meeting's lease; None when we hold it, else the node that does."""
+        """Take or keep the meeting's lease; None when we hold it, else the node that does.
+        Rejected `node_draining` (503) once this node is shutting down."""
+        if self.draining:
+            raise Rejected("node_draining", status=503, retry_after=1)
         for _ in range(3):
             try:
-                return self._claim(meeting_id, now or datetime.now(UTC))
+                owner = self._claim(meeting_id, now or datetime.now(UTC))
+                break
             except IntegrityError:
                 continue  # two claims inserted the first lease row at once: the row exists now, look again
-        raise RuntimeError(f"could not settle the lease of meeting {meeting_id}")
+        else:
+            raise RuntimeError(f"could not settle the lease of meeting {meeting_id}")
+        if owner is None and self.draining:  # the drain began during the claim and may have released already
+            self.release(meeting_id)
+            raise Rejected("node_draining", status=503, retry_after=1)
+        return owner
 
     def _claim(self, meeting_id: int, now: datetime) -> Owner | None:
         with self.sessions.begin() as session:
@@ -136,9 +149,13 @@ class Leases:
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self.run())
 
-    async def stop(self) -> None:
+    async def stop(self, release: bool = True) -> None:
+        """Stop renewing; release every lease we hold unless told not to (then they lapse on their own)."""
         if self._task is not None:
             self._task.cancel()
+        if not release:
+            self.held.clear()
+            return
         for meeting_id in list(self.held):
             try:
                 await asyncio.to_thread(self.release, meeting_id)

@@ -36,6 +36,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Cuộc họp đang do máy chủ khác điều hành: gửi lại tới {node_url}.",
         "Another node runs this meeting: send it to {node_url}.",
     ),
+    "node_draining": (
+        "Máy chủ này đang dừng để bảo trì: gửi lại sau giây lát, máy chủ khác sẽ nhận.",
+        "This node is shutting down: send it again in a moment and another node will take it.",
+    ),
     "too_slow": ("Kết nối quá chậm, đang đồng bộ lại.", "The connection fell behind; resynchronising."),
     # the media plane (signaling/media)
     "media_bad_offer": ("Trình duyệt gửi đề nghị kết nối không hợp lệ: {detail}", "Invalid connection offer: {detail}"),

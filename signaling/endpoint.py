@@ -9,9 +9,9 @@ import functools
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
@@ -33,6 +33,7 @@ from signaling.hub import (
     CLOSE_INTERNAL,
     CLOSE_NOT_FOUND,
     CLOSE_REDIRECT,
+    CLOSE_SERVICE_RESTART,
     CLOSE_UNAUTHENTICATED,
     Connection,
     Hub,
@@ -59,6 +60,9 @@ class LiveSettings:
     # How often the interpreter lets another thread run (Python's default is 5 ms): shorter, the event loop
     # waits less behind the command threads before it can fan their events out (bench/fanout.py).
     switch_interval_s: float | None = 0.001
+    # SIGTERM: the longest this node takes to hand its meetings over (commands under way answered, leases
+    # released, clients sent away) before the process exits.
+    drain_s: float = 5.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> LiveSettings:
@@ -67,6 +71,7 @@ class LiveSettings:
         return cls(
             leave_grace_s=_positive_int(env, "CHIBO_LEAVE_GRACE_SECONDS", "20"),
             hand_grace_s=_positive_int(env, "CHIBO_HAND_GRACE_SECONDS", "120"),
+            drain_s=_positive_int(env, "CHIBO_DRAIN_SECONDS", "5"),
         )
 
 
@@ -82,6 +87,9 @@ class Live:
     media: Any = None  # the media plane's signalling (signaling/media): `rtc` frames go to its handle()
     executor: ThreadPoolExecutor | None = None
     _switch_interval: float | None = None  # the interpreter's own, given back at stop
+    draining: bool = False  # shutting down: no new connection, no new command (see drain)
+    _running: int = 0  # live commands under way, over WebSockets and HTTP
+    _idle: asyncio.Event = field(default_factory=asyncio.Event)  # set while none is
 
     @classmethod
     def create(cls, context: AppContext, settings: LiveSettings | None = None) -> Live:
@@ -109,6 +117,8 @@ class Live:
         )
 
     async def start(self) -> None:
+        self.draining = self.leases.draining = self.presence.draining = False
+        self._idle.set()
         self.executor = ThreadPoolExecutor(self.settings.command_threads, thread_name_prefix="chibo-live")
         if self.settings.switch_interval_s is not None:
             self._switch_interval = sys.getswitchinterval()
@@ -118,7 +128,51 @@ class Live:
         if self.media is not None:
             await self.media.start()
 
+    @contextlib.contextmanager
+    def command_running(self) -> Iterator[None]:
+        """Around each live command, until its answer is queued or sent: the drain waits for these."""
+        self._running += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._running -= 1
+            if not self._running:
+                self._idle.set()
+
+    async def drain(self) -> None:
+        """Hand this node's meetings over to the other nodes and lose nothing (SIGTERM, meeting/cli.py).
+
+        1. No new connection is taken and no new command is run: a new socket is sent away, a command frame
+           is left unanswered (its client sends it again, same id, where it reconnects), an HTTP command is
+           answered 503 `node_draining` (meeting/app.py). Closings are no longer departures (presence).
+        2. The commands already running finish and their answers are queued; presence records what it was
+           about to. Only then may another node append.
+        3. The leases are released, so the clients' next connection, on any node, takes the meetings at once.
+        4. Every client gets what its queue holds, then `resync: server_shutdown` and close 1012.
+        All within `settings.drain_s`. Commands still running at the bound keep their leases, which lapse:
+        another node could not append under them."""
+        if self.draining:
+            return
+        self.draining = self.leases.draining = True
+        self.presence.drain()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.drain_s
+        settling = asyncio.gather(self._idle.wait(), self.presence.settle())
+        try:
+            await asyncio.wait_for(settling, timeout=self.settings.drain_s * 0.6)
+            settled = True
+        except TimeoutError:
+            settled = False
+            log.warning("live commands still running at the drain bound: this node's leases are left to lapse")
+        try:
+            await asyncio.wait_for(self.leases.stop(release=settled), timeout=max(deadline - loop.time(), 0.1))
+        except TimeoutError:
+            log.warning("releasing the leases took too long: they lapse instead")
+        await self.hub.stop(timeout=max(deadline - loop.time(), 0.5))
+
     async def stop(self) -> None:
+        await self.drain()  # already done when uvicorn ran the drain on SIGTERM
         if self.media is not None:
             await self.media.stop()  # every peer connection closed, recordings finished
         await self.presence.stop()
@@ -168,6 +222,9 @@ async def live_endpoint(ws: WebSocket) -> None:
     live: Live = ws.app.state.live
     meeting_id = int(ws.path_params["meeting_id"])
     await ws.accept()
+    if live.draining:  # this node is shutting down: not a member's presence here, try another node
+        await _send_away(ws)
+        return
     try:
         frame = protocol.parse(await _receive(ws, live.settings.hello_timeout_s))
         if not isinstance(frame, protocol.Hello):
@@ -185,7 +242,14 @@ async def live_endpoint(ws: WebSocket) -> None:
     ):
         await _refuse(ws, Rejected("hall_not_allowed", status=403), CLOSE_FORBIDDEN)
         return
-    owner = await asyncio.to_thread(live.leases.claim, meeting_id)
+    try:
+        owner = await asyncio.to_thread(live.leases.claim, meeting_id)
+    except Rejected:  # node_draining: the drain began while the token was checked
+        await _send_away(ws)
+        return
+    if live.draining:  # began while the lease was claimed: the drain releases it
+        await _send_away(ws)
+        return
     if owner is not None:  # another node runs this meeting: go there
         with contextlib.suppress(Exception):
             await ws.send_text(protocol.redirect(f"{_ws_base(owner.node_url)}/ws/meetings/{meeting_id}", owner.node_id))
@@ -196,6 +260,13 @@ async def live_endpoint(ws: WebSocket) -> None:
 
 def _ws_base(http_url: str) -> str:
     return "ws" + http_url.rstrip("/")[4:] if http_url.startswith("http") else http_url.rstrip("/")
+
+
+async def _send_away(ws: WebSocket) -> None:
+    """What a client connected during the drain is told, as those already connected are told it."""
+    with contextlib.suppress(Exception):
+        await ws.send_text(protocol.resync("server_shutdown"))
+        await ws.close(CLOSE_SERVICE_RESTART)
 
 
 async def _refuse(ws: WebSocket, error: Rejected, code: int) -> None:
@@ -306,7 +377,10 @@ async def _handle(live: Live, connection: Connection, data: str | bytes) -> None
     elif isinstance(frame, protocol.Pong):
         pass  # any frame resets the idle timer
     elif isinstance(frame, protocol.CommandFrame):
-        hub.send(connection, await _run_command(live, connection, frame))
+        if live.draining:
+            return  # neither run nor answered: its client sends it again, same id, to the node it reconnects to
+        with live.command_running():
+            hub.send(connection, await _run_command(live, connection, frame))
     elif isinstance(frame, protocol.Hello):
         hub.send(connection, protocol.error(Rejected("bad_frame", status=400, detail="hello was already received")))
     elif live.media is None:

@@ -29,6 +29,7 @@ CLOSE_NOT_FOUND = 4004
 CLOSE_TOO_SLOW = 4008
 CLOSE_REDIRECT = 4010
 CLOSE_GOING_AWAY = 1001
+CLOSE_SERVICE_RESTART = 1012  # this node is shutting down: reconnect now, another node takes over
 CLOSE_INTERNAL = 1011
 
 # Told on the event loop, in sequence order, after the events were queued for the clients.
@@ -98,14 +99,19 @@ class Hub:
         self.loop = asyncio.get_running_loop()
         self.service.listeners.append(self._on_append)
 
-    async def stop(self) -> None:
+    async def stop(self, timeout: float = 1.0) -> None:
+        """The node is shutting down: each client is sent what its queue holds (its commands' events and
+        results), then `resync: server_shutdown` and close 1012; one that does not read is cut off after
+        `timeout`."""
         if self._on_append in self.service.listeners:
             self.service.listeners.remove(self._on_append)
         everyone = [connection for room in self.rooms.values() for connection in room]
         for connection in everyone:
-            self._spawn_close(connection, CLOSE_GOING_AWAY, protocol.resync("server_shutdown"), timeout=1.0)
-        if self._closing:
-            await asyncio.gather(*self._closing, return_exceptions=True)
+            self._spawn_close(
+                connection, CLOSE_SERVICE_RESTART, protocol.resync("server_shutdown"), timeout=timeout, flush=True
+            )
+        if self._closing:  # slow clients dropped earlier may still be waiting out their own, longer bound
+            await asyncio.wait(set(self._closing), timeout=timeout)
 
     # -- membership --------------------------------------------------------------------------------------------
     def register(self, connection: Connection) -> None:
@@ -178,19 +184,24 @@ class Hub:
         log.info("dropping a slow client of meeting %s (member %s)", connection.meeting_id, connection.member_id)
         self._spawn_close(connection, CLOSE_TOO_SLOW, protocol.resync("too_slow"), timeout=self.last_words_s)
 
-    def _spawn_close(self, connection: Connection, code: int, last_frame: str, timeout: float) -> None:
+    def _spawn_close(
+        self, connection: Connection, code: int, last_frame: str, timeout: float, flush: bool = False
+    ) -> None:
         connection.dropped = True
         self.unregister(connection)  # at once: from here on it receives nothing and delays nobody
-        task = asyncio.get_running_loop().create_task(self._close(connection, code, last_frame, timeout))
+        task = asyncio.get_running_loop().create_task(self._close(connection, code, last_frame, timeout, flush))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 
     @staticmethod
-    async def _close(connection: Connection, code: int, last_frame: str, timeout: float) -> None:
-        """The last frame and the close code, after whatever the socket already holds; the client reads
-        them when it reads again. A client that never does is cut off after `timeout`."""
+    async def _close(connection: Connection, code: int, last_frame: str, timeout: float, flush: bool) -> None:
+        """The last frame and the close code, after whatever the socket already holds (and, with `flush`, the
+        frames still queued); the client reads them when it reads again. One that never does is cut off
+        after `timeout`."""
 
         async def last_words() -> None:
+            if flush:
+                await Hub._flush(connection)
             await connection.ws.send_text(last_frame)
             await connection.ws.close(code)
 
@@ -199,3 +210,22 @@ class Hub:
                 await asyncio.wait_for(last_words(), timeout=timeout)
         finally:
             connection.over.set()
+
+    @staticmethod
+    async def _flush(connection: Connection) -> None:
+        """Send what the (stopped) sender left queued, in order. A sender stopped while it waited for room in the
+        socket (a client not reading) took its frame with it: past such a hole in the events nothing more is
+        sent, and the client catches up from the journal when it reconnects."""
+        if connection.sender is None:
+            return  # still catching up from the journal: it reconnects with what it has
+        await asyncio.wait({connection.sender})
+        queue = connection.queue
+        while not queue.empty():
+            seq, text = queue.get_nowait()
+            if seq and seq <= connection.last_sent:
+                continue  # sent during the catch-up
+            if seq and seq != connection.last_sent + 1:
+                return
+            await connection.ws.send_text(text)
+            if seq:
+                connection.last_sent = seq

@@ -6,6 +6,10 @@ runs out is the departure recorded; coming back later is a new check-in, which t
 return. A raised hand keeps its place longer before the system lowers it. Members who connect before the
 journal is opened are checked in when it opens.
 
+A node that is shutting down (draining) records no departure for the connections it closes: their members
+reconnect to another node, which finds them still present. Departures already waiting out their grace are
+recorded at once instead, since no other node knows of them.
+
 Everything runs on the event loop. Each member's presence actions are serialised by a lock, so a return
 that races a departure is recorded after it, never lost before it.
 """
@@ -37,6 +41,7 @@ class Presence:
         self.timers: dict[Key, asyncio.Task] = {}  # a departure waiting out its grace period
         self._locks: dict[Key, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task] = set()
+        self.draining = False
 
     # -- what the endpoint tells us ----------------------------------------------------------------------------
     def connected(self, meeting_id: int, member_id: int) -> None:
@@ -56,13 +61,28 @@ class Presence:
             self.connections[key] = remaining
             return
         self.connections.pop(key, None)
-        self.timers[key] = self._spawn(self._depart(key))
+        if not self.draining:  # a connection the drain closes is a member moving to another node, not leaving
+            self.timers[key] = self._spawn(self._depart(key))
 
     def on_events(self, meeting_id: int, recorded: Sequence[RecordedEvent]) -> None:
         """A hub observer: when a meeting's journal opens, the members already waiting are checked in."""
         if any(r.event.type == "journal_opened" for r in recorded):
             for key in [key for key in self.connections if key[0] == meeting_id]:
                 self._spawn(self._arrive(key))
+
+    def drain(self) -> None:
+        """The node is shutting down: from now on closings are not departures, and the departures waiting out
+        their grace are recorded now (a raised hand waiting for its own grace is left to the chair)."""
+        self.draining = True
+        for key, timer in list(self.timers.items()):
+            timer.cancel()
+            self._spawn(self._leave(key))  # does nothing if the departure was recorded already
+        self.timers.clear()
+
+    async def settle(self) -> None:
+        """Until every presence action under way has been recorded (the drain bounds the wait)."""
+        while pending := [task for task in self._tasks if not task.done()]:
+            await asyncio.wait(pending)
 
     async def stop(self) -> None:
         for task in list(self._tasks):
