@@ -15,11 +15,8 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -35,29 +32,13 @@ from sqlalchemy import create_engine, text
 from meeting import journal
 from meeting.context import AppContext
 from meeting.settings import Settings
+from tests.cluster.nodes import ROOT, free_port, wait_for
 from tests.conftest import PG_URL, TEST_SECRET
 from tests.factories import SeededBranch, seed_branch
 from tests.hub.conftest import token
 
-ROOT = Path(__file__).resolve().parents[2]
 # The services of compose.nodes.yaml and the node ids they are given there.
 SERVICES = {"app:8000": "a", "app-b:8000": "b"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for(url: str, process: subprocess.Popen, what: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and process.poll() is None:
-        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1) as answer:
-            if answer.status == 200:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"{what} did not start")
 
 
 def _tool(name: str) -> str:
@@ -121,9 +102,9 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
     database_url = f"{PG_URL}?options=-csearch_path%3D{schema}"
     context = AppContext.create(Settings(database_url=database_url, secret_key=TEST_SECRET))
     branch = seed_branch(context.sessions, code="cb-nodes")
-    proxy_port = _free_port()
+    proxy_port = free_port()
     proxy_url = f"http://127.0.0.1:{proxy_port}"
-    ports = {"a": _free_port(), "b": _free_port()}
+    ports = {"a": free_port(), "b": free_port()}
     processes: list[subprocess.Popen] = []
     try:
         for name, port in ports.items():
@@ -139,7 +120,7 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
             }
             command = [sys.executable, "-m", "meeting.cli", "serve", "--port", str(port), "--log-level", "warning"]
             processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL))
-            _wait_for(f"http://127.0.0.1:{port}/healthz", processes[-1], f"node {name}")
+            wait_for(f"http://127.0.0.1:{port}/healthz", processes[-1], f"node {name}")
         config_file = root / "caddy.json"
         config_file.write_text(json.dumps(_proxy_config(proxy_port, ports, "b", root / "caddy.log")))
         caddy_home = {"XDG_DATA_HOME": str(root / "caddy-data"), "XDG_CONFIG_HOME": str(root / "caddy-config")}
@@ -152,7 +133,7 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
             )
         )
         for path in ("/healthz", "/node/a/healthz", "/node/b/healthz"):
-            _wait_for(proxy_url + path, processes[-1], "caddy")
+            wait_for(proxy_url + path, processes[-1], "caddy")
         yield Cluster(url=proxy_url, branch=branch, context=context)
     finally:
         for process in processes:
