@@ -677,9 +677,19 @@ export class LiveMeeting extends EventTarget {
         }
         break;
       case 'resync':
-        // The hub dropped us as too slow: start again from the journal.
+        // Dropped as too slow, or this node is going away ("server_shutdown", "moved"): start again from the
+        // journal; for the last two through the page's own address, not this node's (the balancer finds the
+        // node that runs the meeting now). At once the first time; a node that sends us away again at the
+        // door (still draining) is tried after a back-off, not hammered.
+        if (frame.reason !== 'too_slow') this.redirectUrl = null;
         this.closeHub();
-        this.wake({ hub: true });
+        if (this.hubFailures++ === 0) {
+          this.wake({ hub: true });
+        } else {
+          this.wake();
+          this.startPolling();
+          this.later(() => this.connectHub(), backoffDelay(this.hubFailures));
+        }
         break;
       case 'error':
         this.emit('hub-error', frame.error);
