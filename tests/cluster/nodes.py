@@ -8,11 +8,13 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +68,100 @@ def stop_nodes(*nodes: subprocess.Popen) -> None:
         if node.poll() is None:
             node.kill()
         node.wait()
+
+
+# The services of compose.nodes.yaml and the node ids they are given there.
+SERVICES = {"app:8000": "a", "app-b:8000": "b"}
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    assert found, f"{name} not installed: pip install -e '.[test]'"
+    return found
+
+
+def _proxy_config(port: int, nodes: dict[str, int], balanced_to: str, log: Path) -> dict[str, Any]:
+    """docker/Caddyfile.nodes as Caddy adapts it, with the addresses swapped for loopback ones."""
+    adapted = subprocess.run(
+        [_tool("caddy"), "adapt", "--adapter", "caddyfile", "--config", str(ROOT / "docker" / "Caddyfile.nodes")],
+        env={"PATH": "/usr/bin:/bin", "CHIBO_DOMAIN": "127.0.0.1", "CHIBO_TLS": "internal"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    config = json.loads(adapted.stdout)
+    del config["apps"]["tls"]
+    config["admin"] = {"disabled": True}
+    config["logging"] = {"logs": {"default": {"writer": {"output": "file", "filename": str(log)}}}}
+    (server,) = config["apps"]["http"]["servers"].values()
+    server["listen"] = [f"127.0.0.1:{port}"]
+    server["automatic_https"] = {"disable": True}
+    server.pop("logs", None)
+    (site,) = server["routes"]
+    routes = site["handle"][0]["routes"]
+
+    def retarget(routes: list[dict[str, Any]]) -> None:
+        for route in routes:
+            for handler in route.get("handle", []):
+                if handler["handler"] == "subroute":
+                    retarget(handler["routes"])
+                elif handler["handler"] == "reverse_proxy":
+                    for upstream in handler["upstreams"]:
+                        upstream["dial"] = f"127.0.0.1:{nodes[SERVICES[upstream['dial']]]}"
+
+    retarget(routes)
+    balancer = routes[-1]["handle"][0]
+    assert balancer["handler"] == "reverse_proxy" and "match" not in routes[-1]
+    assert len(balancer["upstreams"]) == len(nodes)  # in the real file; here one node takes it all
+    balancer["upstreams"] = [{"dial": f"127.0.0.1:{nodes[balanced_to]}"}]
+    return config
+
+
+@contextlib.contextmanager
+def proxied_nodes(root: Path, database_url: str, **env: str) -> Iterator[tuple[str, dict[str, subprocess.Popen]]]:
+    """Nodes a and b behind docker/Caddyfile.nodes, as compose.nodes.yaml runs them, on loopback: (the proxy's
+    address, the node processes). Each node's CHIBO_NODE_URL is <proxy>/node/<name>; the balanced route sends
+    everything to node b (what the balancer does to half the requests). `env` adds settings to both nodes."""
+    proxy_port = free_port()
+    proxy_url = f"http://127.0.0.1:{proxy_port}"
+    ports = {"a": free_port(), "b": free_port()}
+    nodes: dict[str, subprocess.Popen] = {}
+    caddy: subprocess.Popen | None = None
+    try:
+        for name, port in ports.items():
+            nodes[name] = start_node(
+                name,
+                port,
+                database_url,
+                root / "data",  # one volume for both, as in compose.nodes.yaml
+                CHIBO_PUBLIC_URL=proxy_url,
+                CHIBO_NODE_URL=f"{proxy_url}/node/{name}",
+                CHIBO_MEDIA="off",
+                **env,
+            )
+        config_file = root / "caddy.json"
+        config_file.write_text(json.dumps(_proxy_config(proxy_port, ports, "b", root / "caddy.log")))
+        caddy_home = {"XDG_DATA_HOME": str(root / "caddy-data"), "XDG_CONFIG_HOME": str(root / "caddy-config")}
+        caddy = subprocess.Popen(
+            [_tool("caddy"), "run", "--config", str(config_file)],
+            env={"PATH": "/usr/bin:/bin", "HOME": str(root), **caddy_home},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for path in ("/healthz", "/node/a/healthz", "/node/b/healthz"):
+            wait_for(proxy_url + path, caddy, "caddy")
+        yield proxy_url, nodes
+    finally:
+        for process in [*nodes.values(), *([caddy] if caddy else [])]:
+            if process.poll() is None:
+                process.terminate()
+        for process in [*nodes.values(), *([caddy] if caddy else [])]:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 class _Lost(Exception):

@@ -15,6 +15,7 @@ import contextlib
 import json
 import signal
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from collections import Counter, defaultdict
@@ -29,7 +30,7 @@ from meeting import journal
 from meeting.auth import decode_access_token
 from meeting.context import AppContext
 from meeting.settings import Settings
-from tests.cluster.nodes import Member, free_port, start_node, stop_nodes
+from tests.cluster.nodes import Member, free_port, proxied_nodes, start_node, stop_nodes
 from tests.conftest import TEST_SECRET
 from tests.factories import SeededBranch, seed_branch
 from tests.hub.conftest import FAST_LIVE, Client, serve_live, token
@@ -349,3 +350,132 @@ async def test_a_drain_is_no_departure_but_records_one_already_under_way(context
         recorded = await asyncio.to_thread(context.service.events_after, branch.meeting_id, 0)
     attendance = [(r.event.type, r.event.member_id) for r in recorded if r.event.type in ("checked_in", "left")]
     assert attendance == [("checked_in", staying), ("checked_in", dropped), ("left", dropped)]
+
+
+# Every WebSocket the page opens, in order (net.js opens them with `new WebSocket(url)`).
+LOG_SOCKETS = """
+(() => {
+  const Native = window.WebSocket;
+  window.openedSockets = [];
+  window.WebSocket = class extends Native {
+    constructor(url, protocols) {
+      super(url, protocols);
+      window.openedSockets.push(String(url));
+    }
+  };
+})();
+"""
+
+
+@pytest.mark.postgres
+def test_the_browser_client_follows_the_drain_to_the_other_node(pg_schema_url, tmp_path):
+    """Behind the deployment's Caddyfile.nodes (tests/cluster/test_node_url.py): the clerk's console (net.js) runs
+    on node a through node a's own prefix, with its first command held on the meeting's row when node a gets
+    SIGTERM. Node a answers that command; the console's socket is told to go and comes back through the
+    public address (not node a's prefix, which is going away) to node b; the command queued behind it, refused
+    or unanswered on node a, is sent again with its id and applied once on node b."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    context = AppContext.create(Settings(database_url=pg_schema_url, secret_key=TEST_SECRET))
+    branch = seed_branch(context.sessions, code="cb-drain-browser")
+    clerk = token(branch.clerk, branch.branch_id)
+    lock = RowLock(pg_schema_url, branch.meeting_id)
+    settings = {"CHIBO_LEASE_SECONDS": str(LEASE_SECONDS), "CHIBO_DRAIN_SECONDS": str(DRAIN_SECONDS)}
+    try:
+        with proxied_nodes(tmp_path, pg_schema_url, **settings) as (proxy, nodes), sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            try:
+                page = chromium.new_page()
+                page.add_init_script(LOG_SOCKETS)
+                page.goto(proxy + "/")
+                page.evaluate(
+                    """async ([meetingId, memberId, token]) => {
+                        const until = async (check) => {
+                            for (let i = 0; i < 300 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
+                            if (!check()) throw new Error('timed out');
+                        };
+                        // A socket of the clerk's by node a's prefix: node a runs the meeting.
+                        const owner = new WebSocket(`ws://${location.host}/node/a/ws/meetings/${meetingId}`);
+                        let welcomed = false;
+                        owner.onopen = () => owner.send(JSON.stringify({ type: 'hello', token, role: 'hall' }));
+                        owner.onmessage = (event) => { welcomed ||= JSON.parse(event.data).type === 'welcome'; };
+                        await until(() => welcomed);
+                        const net = await import('/static/js/net.js');
+                        net.saveSession(net.sessionFromToken(token));
+                        const live = new net.LiveMeeting({ meetingId, client: 'clerk', memberId });
+                        await live.start();
+                        await until(() => live.hubUp);
+                        window.live = live;
+                    }""",
+                    [branch.meeting_id, branch.clerk, clerk],
+                )
+                lock.take()
+                page.evaluate(
+                    """([first, second]) => {
+                        const checkIn = (member_id) => ({ type: 'check_in', member_id, mode: 'in_person' });
+                        window.answers = Promise.all([
+                            live.send(checkIn(first), { commandId: 'first' }),
+                            live.send(checkIn(second), { commandId: 'second' }),
+                        ]);
+                    }""",
+                    branch.officials[2:4],
+                )
+                _wait(lambda: lock.waiting() >= 1, "the first command to wait on the meeting's row in node a")
+                nodes["a"].send_signal(signal.SIGTERM)
+                _wait(lambda: _http("GET", f"{proxy}/node/a/readyz")[0] == 503, "node a to start draining")
+                lock.release()
+                seen = page.evaluate(
+                    """async () => {
+                        const answers = await window.answers;
+                        for (let i = 0; i < 300 && !(live.hubUp && live.pendingCount === 0); i++) {
+                            await new Promise((r) => setTimeout(r, 50));
+                        }
+                        const posts = performance.getEntriesByType('resource')
+                            .map((entry) => new URL(entry.name).pathname)
+                            .filter((path) => path.endsWith('/commands'));
+                        const result = {
+                            answers: answers.map((answer) => answer.events.map((recorded) => recorded.event.type)),
+                            sockets: window.openedSockets, posts, seq: live.seq, hubUp: live.hubUp,
+                            redirect: live.redirectUrl, outbox: live.pendingCount,
+                        };
+                        live.stop();
+                        return result;
+                    }"""
+                )
+            finally:
+                chromium.close()
+            exit_status = nodes["a"].wait(timeout=DRAIN_SECONDS + 20)
+    finally:
+        lock.dispose()
+    with context.sessions() as session:
+        recorded = journal.read(session, branch.meeting_id)
+    context.engine.dispose()
+
+    assert exit_status == 0
+    ws_proxy = proxy.replace("http://", "ws://")
+    hub = f"/ws/meetings/{branch.meeting_id}"
+    # The owner's socket, the console's (through the balancer to node b, sent to node a), and after the drain's
+    # resync the console's next one: through the public address again, to node b, which runs the meeting now.
+    assert seen["sockets"][:4] == [f"{ws_proxy}/node/a{hub}", ws_proxy + hub, f"{ws_proxy}/node/a{hub}", ws_proxy + hub]
+    assert seen["hubUp"] and seen["redirect"] is None and seen["outbox"] == 0
+    assert seen["answers"] == [["journal_opened", "checked_in"], ["checked_in"]]  # the first one opens the journal
+    commands = f"/api/meetings/{branch.meeting_id}/commands"
+    # The first: refused by node b (not the owner), applied by node a while it drained. The second: sent to
+    # node a, then (refused there or nobody listening) again through the balancer to node b.
+    assert seen["posts"][:3] == [commands, f"/node/a{commands}", f"/node/a{commands}"]
+    assert seen["posts"][-1] == commands
+    applied = Counter(r.command_id for r in recorded if r.command_id)
+    assert applied[f"member:{branch.clerk}/first"] == applied[f"member:{branch.clerk}/second"] == 1
+    checked_in = Counter(r.event.member_id for r in recorded if r.event.type == "checked_in")
+    assert checked_in == Counter(branch.officials[2:4])
+    assert seen["seq"] == recorded[-1].seq  # the console's state followed the journal across the move
+
+
+def _wait(check, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)

@@ -13,15 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import shutil
-import subprocess
-import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -32,57 +27,10 @@ from sqlalchemy import create_engine, text
 from meeting import journal
 from meeting.context import AppContext
 from meeting.settings import Settings
-from tests.cluster.nodes import ROOT, free_port, wait_for
+from tests.cluster.nodes import proxied_nodes
 from tests.conftest import PG_URL, TEST_SECRET
 from tests.factories import SeededBranch, seed_branch
 from tests.hub.conftest import token
-
-# The services of compose.nodes.yaml and the node ids they are given there.
-SERVICES = {"app:8000": "a", "app-b:8000": "b"}
-
-
-def _tool(name: str) -> str:
-    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
-    assert found, f"{name} not installed: pip install -e '.[test]'"
-    return found
-
-
-def _proxy_config(port: int, nodes: dict[str, int], balanced_to: str, log: Path) -> dict[str, Any]:
-    """docker/Caddyfile.nodes as Caddy adapts it, with the addresses swapped for loopback ones."""
-    adapted = subprocess.run(
-        [_tool("caddy"), "adapt", "--adapter", "caddyfile", "--config", str(ROOT / "docker" / "Caddyfile.nodes")],
-        env={"PATH": "/usr/bin:/bin", "CHIBO_DOMAIN": "127.0.0.1", "CHIBO_TLS": "internal"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    config = json.loads(adapted.stdout)
-    del config["apps"]["tls"]
-    config["admin"] = {"disabled": True}
-    config["logging"] = {"logs": {"default": {"writer": {"output": "file", "filename": str(log)}}}}
-    (server,) = config["apps"]["http"]["servers"].values()
-    server["listen"] = [f"127.0.0.1:{port}"]
-    server["automatic_https"] = {"disable": True}
-    server.pop("logs", None)
-    (site,) = server["routes"]
-    routes = site["handle"][0]["routes"]
-
-    def retarget(routes: list[dict[str, Any]]) -> None:
-        for route in routes:
-            for handler in route.get("handle", []):
-                if handler["handler"] == "subroute":
-                    retarget(handler["routes"])
-                elif handler["handler"] == "reverse_proxy":
-                    for upstream in handler["upstreams"]:
-                        upstream["dial"] = f"127.0.0.1:{nodes[SERVICES[upstream['dial']]]}"
-
-    retarget(routes)
-    balancer = routes[-1]["handle"][0]
-    assert balancer["handler"] == "reverse_proxy" and "match" not in routes[-1]
-    assert len(balancer["upstreams"]) == len(nodes)  # in the real file; here one node takes it all
-    balancer["upstreams"] = [{"dial": f"127.0.0.1:{nodes[balanced_to]}"}]
-    return config
 
 
 @dataclass
@@ -102,48 +50,10 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
     database_url = f"{PG_URL}?options=-csearch_path%3D{schema}"
     context = AppContext.create(Settings(database_url=database_url, secret_key=TEST_SECRET))
     branch = seed_branch(context.sessions, code="cb-nodes")
-    proxy_port = free_port()
-    proxy_url = f"http://127.0.0.1:{proxy_port}"
-    ports = {"a": free_port(), "b": free_port()}
-    processes: list[subprocess.Popen] = []
     try:
-        for name, port in ports.items():
-            env = {
-                **os.environ,
-                "DATABASE_URL": database_url,
-                "CHIBO_SECRET_KEY": TEST_SECRET,
-                "CHIBO_NODE_ID": name,
-                "CHIBO_PUBLIC_URL": proxy_url,
-                "CHIBO_NODE_URL": f"{proxy_url}/node/{name}",
-                "CHIBO_DATA_DIR": str(root / "data"),  # one volume for both, as in compose.nodes.yaml
-                "CHIBO_MEDIA": "off",
-            }
-            command = [sys.executable, "-m", "meeting.cli", "serve", "--port", str(port), "--log-level", "warning"]
-            processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL))
-            wait_for(f"http://127.0.0.1:{port}/healthz", processes[-1], f"node {name}")
-        config_file = root / "caddy.json"
-        config_file.write_text(json.dumps(_proxy_config(proxy_port, ports, "b", root / "caddy.log")))
-        caddy_home = {"XDG_DATA_HOME": str(root / "caddy-data"), "XDG_CONFIG_HOME": str(root / "caddy-config")}
-        processes.append(
-            subprocess.Popen(
-                [_tool("caddy"), "run", "--config", str(config_file)],
-                env={"PATH": "/usr/bin:/bin", "HOME": str(root), **caddy_home},
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-        for path in ("/healthz", "/node/a/healthz", "/node/b/healthz"):
-            wait_for(proxy_url + path, processes[-1], "caddy")
-        yield Cluster(url=proxy_url, branch=branch, context=context)
+        with proxied_nodes(root, database_url) as (proxy_url, _nodes):
+            yield Cluster(url=proxy_url, branch=branch, context=context)
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
         context.engine.dispose()
         with admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
