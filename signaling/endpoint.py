@@ -118,6 +118,7 @@ class Live:
 
     async def start(self) -> None:
         self.draining = self.leases.draining = self.presence.draining = False
+        self._idle = asyncio.Event()  # of this loop (an app may be started again, by tests, on another)
         self._idle.set()
         self.executor = ThreadPoolExecutor(self.settings.command_threads, thread_name_prefix="chibo-live")
         if self.settings.switch_interval_s is not None:
@@ -150,8 +151,9 @@ class Live:
            about to. Only then may another node append.
         3. The leases are released, so the clients' next connection, on any node, takes the meetings at once.
         4. Every client gets what its queue holds, then `resync: server_shutdown` and close 1012.
-        All within `settings.drain_s`. Commands still running at the bound keep their leases, which lapse:
-        another node could not append under them."""
+        All within `settings.drain_s`, of which step 2 may take 60 %, the rest being for the clients' last
+        frames. Commands still running then (a stalled database) keep this node's leases, which lapse on
+        their own: another node must not append before they end."""
         if self.draining:
             return
         self.draining = self.leases.draining = True
