@@ -48,10 +48,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Chưa kết nối âm thanh: hãy gửi đề nghị (offer) trước.",
         "No audio connection yet: send an offer first.",
     ),
-    "media_mute_chair_only": (
-        "Chỉ người chủ trì được tắt hoặc bật micro của người khác.",
-        "Only the chair may mute or unmute someone.",
-    ),
     # roles
     "chair_only": ("Chỉ người chủ trì được {action}.", "Only the chair may {action}."),
     "clerk_only": ("Chỉ thư ký được {action}.", "Only the clerk may {action}."),
@@ -81,6 +77,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "not_floor_holder": ("Bạn không đang phát biểu.", "You do not have the floor."),
     "time_not_up": ("Chưa hết thời gian phát biểu.", "The speaking time is not up yet."),
     "queue_empty": ("Không còn ai chờ phát biểu.", "Nobody is waiting to speak."),
+    # microphones
+    "media_mute_chair_only": (
+        "Chỉ người chủ trì được tắt hoặc bật micrô của người khác.",
+        "Only the chair may mute or unmute someone.",
+    ),
+    "microphone_already_muted": ("Micrô này đã bị tắt rồi.", "This microphone is already muted."),
+    "microphone_not_muted": ("Micrô này không bị tắt.", "This microphone is not muted."),
     # attendance
     "already_present": ("Người này đã có mặt.", "This person is already present."),
     "not_checked_in": ("Người này chưa có mặt nên không thể rời.", "This person is not present, so cannot leave."),

@@ -205,6 +205,11 @@ def _(event: ev.FloorEnded, session, recorded) -> None:
 
 
 @_project.register
+def _(event: ev.MicrophoneMuted | ev.MicrophoneUnmuted, session, recorded) -> None:
+    """Nothing relational: who is muted lives in the journal (and the state folded from it) alone."""
+
+
+@_project.register
 def _(event: ev.CheckedIn, session, recorded) -> None:
     at = _t(event.at)
     changes = {"status": AttendanceStatus.PRESENT, "mode": event.mode, "reason": None, "updated_at": at}

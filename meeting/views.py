@@ -77,6 +77,8 @@ def state_to_json(state: MeetingState, seq: int) -> dict[str, Any]:
             "since": state.floor.since,
             "deadline": state.floor.deadline,
         },
+        "muted": sorted(state.muted),  # members whose microphone the chair muted
+        "hall_muted": state.hall_muted,
         "votes": {
             vote.id: {
                 "id": vote.id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from meeting.domain.model import AttendanceMode, Choice, EntryKind, HandKind
 
@@ -118,6 +118,30 @@ class EndExpiredFloor(_Command):
     type: Literal["end_expired_floor"] = "end_expired_floor"
 
 
+# -- microphones (chair) --------------------------------------------------------------------------
+class _Microphone(_Command):
+    """Whose microphone: a member's (by id) or the hall station's (`hall`), never both."""
+
+    member_id: MemberId | None = None
+    hall: bool = False
+
+    @model_validator(mode="after")
+    def _one_microphone(self) -> _Microphone:
+        if (self.member_id is None) != self.hall:
+            raise ValueError("name either member_id or hall")
+        return self
+
+
+class MuteMicrophone(_Microphone):
+    """The chair stops a microphone from being heard: the media plane no longer mixes it, whoever has the floor."""
+
+    type: Literal["mute_microphone"] = "mute_microphone"
+
+
+class UnmuteMicrophone(_Microphone):
+    type: Literal["unmute_microphone"] = "unmute_microphone"
+
+
 # -- attendance -----------------------------------------------------------------------------------
 class CheckIn(_Command):
     type: Literal["check_in"] = "check_in"
@@ -197,6 +221,8 @@ Command = Annotated[
     | RevokeFloor
     | YieldFloor
     | EndExpiredFloor
+    | MuteMicrophone
+    | UnmuteMicrophone
     | CheckIn
     | Leave
     | MarkAbsent

@@ -273,6 +273,30 @@ def _(command: cmd.EndExpiredFloor, state, actor, at):
     return _floor_end_events(state, "time_up", at)
 
 
+# -- microphones ----------------------------------------------------------------------------------
+def _microphone(state: MeetingState, actor: Actor, command: cmd.MuteMicrophone | cmd.UnmuteMicrophone) -> int | None:
+    """The member whose microphone the chair names (None: the hall station's)."""
+    if not _is_chair(state, actor):
+        raise Rejected("media_mute_chair_only", status=403)
+    return None if command.hall else _require_member(state, command.member_id)
+
+
+@_decide.register
+def _(command: cmd.MuteMicrophone, state, actor, at):
+    member_id = _microphone(state, actor, command)
+    if state.is_muted(member_id):
+        raise Rejected("microphone_already_muted")
+    return [ev.MicrophoneMuted(at=at, member_id=member_id, hall=command.hall, by=actor.member_id)]
+
+
+@_decide.register
+def _(command: cmd.UnmuteMicrophone, state, actor, at):
+    member_id = _microphone(state, actor, command)
+    if not state.is_muted(member_id):
+        raise Rejected("microphone_not_muted")
+    return [ev.MicrophoneUnmuted(at=at, member_id=member_id, hall=command.hall, by=actor.member_id)]
+
+
 # -- attendance ------------------------------------------------------------------------------------
 @_decide.register
 def _(command: cmd.CheckIn, state, actor, at):

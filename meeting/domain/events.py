@@ -123,6 +123,22 @@ class FloorEnded(_Event):
     reason: Literal["revoked", "yielded", "time_up", "replaced", "item_closed", "left", "meeting_ended"]
 
 
+class MicrophoneMuted(_Event):
+    """The chair muted a microphone: `member_id`'s, or the hall station's when `hall` (then `member_id` is None)."""
+
+    type: Literal["microphone_muted"] = "microphone_muted"
+    member_id: int | None
+    hall: bool
+    by: int | None
+
+
+class MicrophoneUnmuted(_Event):
+    type: Literal["microphone_unmuted"] = "microphone_unmuted"
+    member_id: int | None
+    hall: bool
+    by: int | None
+
+
 class CheckedIn(_Event):
     type: Literal["checked_in"] = "checked_in"
     member_id: int
@@ -208,6 +224,8 @@ Event = Annotated[
     | HandLowered
     | FloorGranted
     | FloorEnded
+    | MicrophoneMuted
+    | MicrophoneUnmuted
     | CheckedIn
     | Left
     | MarkedAbsent

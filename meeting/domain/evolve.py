@@ -165,6 +165,20 @@ def _(event: ev.FloorEnded, state: MeetingState) -> MeetingState:
 
 
 @_apply.register
+def _(event: ev.MicrophoneMuted, state: MeetingState) -> MeetingState:
+    if event.hall:
+        return replace(state, hall_muted=True)
+    return replace(state, muted=state.muted | {event.member_id})
+
+
+@_apply.register
+def _(event: ev.MicrophoneUnmuted, state: MeetingState) -> MeetingState:
+    if event.hall:
+        return replace(state, hall_muted=False)
+    return replace(state, muted=state.muted - {event.member_id})
+
+
+@_apply.register
 def _(event: ev.CheckedIn, state: MeetingState) -> MeetingState:
     before = state.attendance_of(event.member_id)
     record = Attendance(

@@ -331,6 +331,8 @@ class MeetingState:
     attendance: Mapping[int, Attendance] = field(default_factory=frozen_map)
     queues: Mapping[str, tuple[Hand, ...]] = field(default_factory=frozen_map)  # per agenda item
     floor: Floor | None = None
+    muted: frozenset[int] = frozenset()  # members whose microphone the chair muted (kept across reconnects)
+    hall_muted: bool = False  # the hall station's microphone muted by the chair
     votes: Mapping[str, Vote] = field(default_factory=frozen_map)
     open_vote_id: str | None = None
     minutes: Mapping[str, MinuteEntry] = field(default_factory=PersistentMap)  # grows all meeting: shared
@@ -348,6 +350,10 @@ class MeetingState:
 
     def is_present(self, member_id: int) -> bool:
         return self.attendance_of(member_id).status == AttendanceStatus.PRESENT
+
+    def is_muted(self, member_id: int | None) -> bool:
+        """Whether the chair muted this member's microphone, or the hall's when `member_id` is None."""
+        return self.hall_muted if member_id is None else member_id in self.muted
 
     def queue(self, item_id: str | None = None) -> tuple[Hand, ...]:
         key = item_id if item_id is not None else self.current_item_id

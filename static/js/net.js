@@ -894,6 +894,14 @@ const FOLD = {
   floor_ended(state) {
     state.floor = null;
   },
+  microphone_muted(state, e) {
+    if (e.hall) state.hall_muted = true;
+    else state.muted = [...new Set([...state.muted, e.member_id])].sort((x, y) => x - y);
+  },
+  microphone_unmuted(state, e) {
+    if (e.hall) state.hall_muted = false;
+    else state.muted = state.muted.filter((id) => id !== e.member_id);
+  },
   checked_in(state, e) {
     const before = attendance(state, e.member_id);
     state.attendance[String(e.member_id)] = {
@@ -954,7 +962,7 @@ export function emptyState(meetingId) {
     meeting_id: meetingId, seq: 0, opened: false, branch_id: 0, title: '', kind: 'regular', place: '', scheduled_at: null,
     status: 'scheduled', chair_id: null, clerk_id: null, started_at: null, ended_at: null,
     rules: { quorum: '> 2/3', majority: '> 1/2' }, roster: [], agenda: [], current_item_id: null, attendance: {},
-    quorum: null, queues: {}, floor: null, votes: {}, open_vote_id: null, minutes: [],
+    quorum: null, queues: {}, floor: null, muted: [], hall_muted: false, votes: {}, open_vote_id: null, minutes: [],
   };
 }
 

@@ -193,6 +193,10 @@ def test_the_pages_fold_every_kind_of_event_as_the_server_does(browser, live_ser
     run(chair, c.LowerHand(member_id=a))
     run(chair, c.NextSpeaker())
     run(Actor.member(b), c.YieldFloor())
+    run(chair, c.MuteMicrophone(member_id=b))
+    run(chair, c.MuteMicrophone(member_id=a))
+    run(chair, c.MuteMicrophone(hall=True))
+    run(chair, c.UnmuteMicrophone(member_id=b))  # a stays muted, and the hall
     run(clerk, c.WriteEntry(entry_id="e-1", item_id=items[0], text="Ý kiến", speaker_id=b))
     run(clerk, c.ReviseEntry(entry_id="e-1", text="Ý kiến đã sửa"))
     run(chair, c.ConcludeItem(item_id=items[0], text="Kết luận"))

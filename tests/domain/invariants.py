@@ -101,3 +101,4 @@ def check_shape(state: MeetingState) -> None:
         assert all(hand.member_id != state.floor.member_id for hand in state.queue(state.floor.item_id))
     for entry in state.minutes.values():
         assert entry.revisions and state.item(entry.item_id) is not None
+    assert state.muted <= set(state.roster), "only members of the meeting are muted"

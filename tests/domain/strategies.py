@@ -71,6 +71,8 @@ CHAIR_COMMANDS = (
     c.GrantFloor,
     c.NextSpeaker,
     c.RevokeFloor,
+    c.MuteMicrophone,
+    c.UnmuteMicrophone,
     c.OpenVote,
     c.CloseVote,
 )
@@ -98,6 +100,8 @@ def command_strategy(opening: ev.JournalOpened) -> st.SearchStrategy[c.Command]:
         st.just(c.RevokeFloor()),
         st.just(c.YieldFloor()),
         st.just(c.EndExpiredFloor()),
+        st.builds(c.MuteMicrophone, member_id=member) | st.just(c.MuteMicrophone(hall=True)),
+        st.builds(c.UnmuteMicrophone, member_id=member) | st.just(c.UnmuteMicrophone(hall=True)),
         st.builds(c.CheckIn, member_id=member, mode=st.sampled_from(["in_person", "remote"])),
         st.builds(c.Leave, member_id=member),
         st.builds(c.MarkAbsent, member_id=member, reason=st.sampled_from([None, "Ốm", " "])),

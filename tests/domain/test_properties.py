@@ -61,6 +61,7 @@ def test_random_commands_keep_every_invariant(case):
         "hand_raised",
         "entry_revised",
         "left",
+        "microphone_muted",
         "meeting_ended",
     ):
         if any(r.type == kind for r in recorded):

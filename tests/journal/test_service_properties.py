@@ -129,6 +129,8 @@ def commands_for(opened: ev.JournalOpened) -> st.SearchStrategy[c.Command]:
         st.just(c.RevokeFloor()),
         st.just(c.YieldFloor()),
         st.just(c.EndExpiredFloor()),
+        st.builds(c.MuteMicrophone, member_id=member) | st.just(c.MuteMicrophone(hall=True)),
+        st.builds(c.UnmuteMicrophone, member_id=member) | st.just(c.UnmuteMicrophone(hall=True)),
         st.builds(c.OpenVote, vote_id=vote, question=st.just("Thông qua?"), item_id=st.none() | item),
         st.builds(c.CastBallot, vote_id=vote, choice=st.sampled_from(Choice)),
         st.builds(
@@ -163,6 +165,8 @@ CHAIR_COMMANDS = (
     c.GrantFloor,
     c.NextSpeaker,
     c.RevokeFloor,
+    c.MuteMicrophone,
+    c.UnmuteMicrophone,
     c.OpenVote,
     c.CloseVote,
 )
