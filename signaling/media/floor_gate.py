@@ -1,9 +1,9 @@
 """The floor gate: whose voice goes into the meeting's mix.
 
 Only the floor holder(s) granted by the chair and the hall station (the room's microphone) are mixed, and
-never anyone the chair has muted. The gate follows the journal (`floor_granted`, `floor_ended`,
-`meeting_ended`); mutes are the chair's media-level switch and are kept by member, so a muted member who
-reconnects is still muted.
+never anyone the chair has muted. The gate follows the journal alone (`floor_granted`, `floor_ended`,
+`microphone_muted`, `microphone_unmuted`, `meeting_ended`): a mute is kept by member in the meeting's state, so a
+muted member who reconnects, or a room opened later or on another node, is still muted.
 """
 
 from __future__ import annotations
@@ -34,13 +34,16 @@ class Who:
         return f"{self.kind}:{self.id}"
 
 
+HALL = Who.hall(0)  # one hall station per meeting: a second one replaces the first
+
+
 @dataclass(frozen=True)
 class GateChange:
     """One change of who is heard, as the recording's sidecar keeps it."""
 
     kind: Literal["floor_granted", "floor_ended", "muted", "unmuted", "meeting_ended"]
     who: Who | None
-    seq: int | None = None  # the journal event that caused it; None for a mute (not a journal event)
+    seq: int | None = None  # the journal event that caused it
     reason: str | None = None
 
 
@@ -68,17 +71,15 @@ class FloorGate:
         if isinstance(event, ev.FloorEnded):
             self.holders.discard(event.member_id)
             return GateChange("floor_ended", Who.member(event.member_id), recorded.seq, event.reason)
+        if isinstance(event, ev.MicrophoneMuted | ev.MicrophoneUnmuted):
+            who = HALL if event.hall else Who.member(event.member_id or 0)
+            muted = isinstance(event, ev.MicrophoneMuted)
+            if muted == (who in self.muted):
+                return None
+            (self.muted.add if muted else self.muted.discard)(who)
+            return GateChange("muted" if muted else "unmuted", who, recorded.seq)
         if isinstance(event, ev.MeetingEnded):
             self.ended = True
             self.holders.clear()
             return GateChange("meeting_ended", None, recorded.seq)
         return None
-
-    def set_muted(self, who: Who, muted: bool) -> GateChange | None:
-        if muted == (who in self.muted):
-            return None
-        if muted:
-            self.muted.add(who)
-        else:
-            self.muted.discard(who)
-        return GateChange("muted" if muted else "unmuted", who)

@@ -15,7 +15,7 @@ from meeting.domain.model import MeetingStatus
 from meeting.errors import Rejected
 from meeting.journal import RecordedEvent
 from meeting.service import MeetingService
-from signaling.media.floor_gate import GateChange, Who
+from signaling.media.floor_gate import HALL, GateChange, Who
 from signaling.media.room import MediaRoom, RoomSettings
 from signaling.media.settings import MediaSettings, restrict_host_addresses, server_ice
 from signaling.media.video import VideoSettings
@@ -31,8 +31,7 @@ class MediaPlane:
         self.service = service
         self.settings = settings or MediaSettings()
         self.rooms: dict[int, MediaRoom] = {}
-        self.mutes: dict[int, set[Who]] = {}  # the chair's mutes outlive a room that empties, until the meeting ends
-        self.on_change: list[ChangeListener] = []  # told of every gate change (mutes, floor, meeting end)
+        self.on_change: list[ChangeListener] = []  # told of every gate change of an open room (floor, mutes, end)
         self.on_peer_gone: list[GoneListener] = []  # a participant's connection failed under them
         self.loop: asyncio.AbstractEventLoop | None = None
         self._opening = asyncio.Lock()
@@ -64,7 +63,7 @@ class MediaPlane:
         )
 
     async def room(self, meeting_id: int) -> MediaRoom:
-        """The meeting's room, opened on first use with the floor as the journal has it."""
+        """The meeting's room, opened on first use with the floor and the chair's mutes as the journal has them."""
         room = self.rooms.get(meeting_id)
         if room is not None:
             return room
@@ -84,21 +83,9 @@ class MediaPlane:
                 self.rooms.pop(meeting_id, None)
                 await room.close()
                 raise
-            room.gate.muted = set(self.mutes.get(meeting_id, ()))
-            room.start_from([state.floor.member_id] if state.floor else [], seq)
+            muted = {Who.member(member_id) for member_id in state.muted} | ({HALL} if state.hall_muted else set())
+            room.start_from([state.floor.member_id] if state.floor else [], seq, muted)
             return room
-
-    def set_muted(self, meeting_id: int, who: Who, muted: bool) -> None:
-        """The chair's mute, kept for the meeting; applied at once if its room is open."""
-        mutes = self.mutes.setdefault(meeting_id, set())
-        if muted == (who in mutes):
-            return
-        (mutes.add if muted else mutes.discard)(who)
-        room = self.rooms.get(meeting_id)
-        if room is not None:
-            room.set_muted(who, muted)  # tells the listeners through the room
-        else:
-            self._changed_without_room(meeting_id, GateChange("muted" if muted else "unmuted", who))
 
     async def join(self, meeting_id: int, who: Who, offer_sdp: str) -> str:
         room = await self.room(meeting_id)
@@ -142,16 +129,11 @@ class MediaPlane:
             room.apply(recorded)
 
     def _changed(self, room: MediaRoom, change: GateChange) -> None:
-        self._changed_without_room(room.meeting_id, change)
-        if change.kind == "meeting_ended" and self.rooms.get(room.meeting_id) is room:
-            self._close_room(room)
-
-    def _changed_without_room(self, meeting_id: int, change: GateChange) -> None:
-        if change.kind == "meeting_ended":
-            self.mutes.pop(meeting_id, None)
         for listener in list(self.on_change):
             with contextlib.suppress(Exception):
-                listener(meeting_id, change)
+                listener(room.meeting_id, change)
+        if change.kind == "meeting_ended" and self.rooms.get(room.meeting_id) is room:
+            self._close_room(room)
 
     def _peer_gone(self, room: MediaRoom, who: Who) -> None:
         for listener in list(self.on_peer_gone):

@@ -141,7 +141,8 @@ class Moment:
 
 def moment_of(directory: str | os.PathLike[str], meeting_id: int, seq: int) -> Moment | None:
     """The recording and second at which the floor change at or just before journal event `seq` took effect:
-    for a minute entry written during a speech, the moment its speaker was given the floor."""
+    for a minute entry written during a speech, the moment its speaker was given the floor (a mute meanwhile is
+    in the sidecar too, but it is not where the speech begins)."""
     best: Moment | None = None
     for index_path in sorted(Path(directory).glob(f"meeting-{meeting_id}-*.json")):
         try:
@@ -149,6 +150,8 @@ def moment_of(directory: str | os.PathLike[str], meeting_id: int, seq: int) -> M
         except (OSError, ValueError):
             continue  # a sidecar being rewritten, or damaged: the others still answer
         for change in index.get("changes", []):
+            if change.get("kind") in ("muted", "unmuted"):
+                continue
             at = change.get("seq")
             if at is not None and at <= seq and (best is None or at >= best.seq):
                 best = Moment(index_path.parent / index["audio"], change["offset_s"], at)

@@ -81,9 +81,11 @@ class MediaRoom:
         self._pending: list[RecordedEvent] | None = []  # events that arrive before the gate's first state
 
     # -- the gate ----------------------------------------------------------------------------------------------
-    def start_from(self, holders: Iterable[int], seq: int) -> None:
-        """The floor as the journal had it at `seq`; then the events that arrived meanwhile, in order."""
+    def start_from(self, holders: Iterable[int], seq: int, muted: Iterable[Who] = ()) -> None:
+        """The floor and the chair's mutes as the journal had them at `seq`; then the events that arrived
+        meanwhile, in order."""
         self.gate.holders = set(holders)
+        self.gate.muted = set(muted)
         self.gate.last_seq = seq
         pending, self._pending = self._pending or [], None
         self.apply(pending)
@@ -96,12 +98,6 @@ class MediaRoom:
             change = self.gate.apply(event)
             if change is not None:
                 self._changed(change)
-
-    def set_muted(self, who: Who, muted: bool) -> bool:
-        change = self.gate.set_muted(who, muted)
-        if change is not None:
-            self._changed(change)
-        return change is not None
 
     def _changed(self, change: GateChange) -> None:
         self.changes.append((self.frame, change))

@@ -8,28 +8,28 @@ client → server
   {"type":"rtc","kind":"candidate","candidate":"candidate:..","sdpMid":"0","sdpMLineIndex":0}
                                                             a trickled ICE candidate ("" ends them)
   {"type":"rtc","kind":"leave"}                             hang up
-  {"type":"rtc","kind":"mute","member_id":12,"muted":true}  the chair mutes or unmutes a member
-  {"type":"rtc","kind":"mute","hall":true,"muted":true}     ... or the hall's microphone
 server → client
   {"type":"rtc","kind":"config","ice_servers":[...]}
   {"type":"rtc","kind":"answer","sdp":"v=0..."}             the server's candidates are all in the answer
-  {"type":"rtc","kind":"muted","member_id":12|null,"hall":false,"muted":true}   to every connection
   {"type":"rtc","kind":"closed","reason":"left|replaced|connection_lost|meeting_ended"}
   {"type":"rtc","kind":"error","for":"offer", "error":{code,message,message_en,details}}
+
+Who is heard is the journal's business, not these frames': the chair's floor and mutes are meeting commands
+(`grant_floor`, `mute_microphone`, ...), and the plane's gate follows their events (see plane.py). A client
+learns that it is muted from the meeting state (`muted`, `hall_muted`) like everything else.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
 from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from meeting.errors import Rejected
-from signaling.media.floor_gate import GateChange, Who
+from signaling.media.floor_gate import HALL, GateChange, Who
 from signaling.media.plane import MediaPlane
 from signaling.media.settings import MediaSettings, browser_ice
 
@@ -61,22 +61,8 @@ class Leave(_Rtc):
     kind: Literal["leave"]
 
 
-class Mute(_Rtc):
-    kind: Literal["mute"]
-    member_id: Annotated[int, Field(ge=1)] | None = None
-    hall: bool = False
-    muted: bool
-
-    @model_validator(mode="after")
-    def _one_target(self) -> Mute:
-        if (self.member_id is None) == (not self.hall):
-            raise ValueError("name either member_id or hall")
-        return self
-
-
-RtcFrame = Annotated[ConfigRequest | Offer | Candidate | Leave | Mute, Field(discriminator="kind")]
+RtcFrame = Annotated[ConfigRequest | Offer | Candidate | Leave, Field(discriminator="kind")]
 RTC_FRAME: TypeAdapter[RtcFrame] = TypeAdapter(RtcFrame)
-HALL = Who.hall(0)  # one hall station per meeting: a second one replaces the first
 
 
 class Connection(Protocol):
@@ -90,8 +76,6 @@ class Connection(Protocol):
 
 
 class Hub(Protocol):
-    def connections(self, meeting_id: int) -> list[Any]: ...
-
     def send(self, connection: Any, text: str) -> None: ...
 
 
@@ -160,8 +144,6 @@ class MediaSignaling:
                 await room.peer(self.who(connection)).add_candidate(rtc.candidate, rtc.sdpMid, rtc.sdpMLineIndex)
             elif isinstance(rtc, Leave):
                 await self._leave(connection, "left")
-            elif isinstance(rtc, Mute):
-                await self._mute(connection, rtc)
         except Rejected as exc:
             self._send(connection, {"kind": "error", "for": kind, **exc.to_json()})
         except Exception:
@@ -188,13 +170,6 @@ class MediaSignaling:
         if reason == "left":
             self._send(connection, {"kind": "closed", "reason": reason})
 
-    async def _mute(self, connection: Connection, mute: Mute) -> None:
-        state, _ = await asyncio.to_thread(self.plane.service.state, connection.meeting_id)
-        # The chair's console connects as a hall-role connection (it is not presence), but it is still the chair.
-        if connection.member_id is None or connection.member_id != state.chair_id:
-            raise Rejected("media_mute_chair_only", status=403)
-        self.plane.set_muted(connection.meeting_id, HALL if mute.hall else Who.member(mute.member_id or 0), mute.muted)
-
     def disconnected(self, connection: Connection) -> None:
         """The WebSocket closed: its peer connection goes too (a phone that returns sends a new offer)."""
         try:
@@ -206,16 +181,7 @@ class MediaSignaling:
 
     # -- from the plane ----------------------------------------------------------------------------------------
     def _gate_changed(self, meeting_id: int, change: GateChange) -> None:
-        if change.kind in ("muted", "unmuted") and change.who is not None:
-            frame = {
-                "kind": "muted",
-                "member_id": change.who.id if change.who.kind == "member" else None,
-                "hall": change.who.kind == "hall",
-                "muted": change.kind == "muted",
-            }
-            for connection in self.hub.connections(meeting_id):
-                self._send(connection, frame)
-        elif change.kind == "meeting_ended":
+        if change.kind == "meeting_ended":
             for (meeting, _who), connection in list(self.joined.items()):
                 if meeting == meeting_id:
                     self._send(connection, {"kind": "closed", "reason": "meeting_ended"})

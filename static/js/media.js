@@ -1,6 +1,7 @@
 // The member's and the hall's audio: one peer connection to the server (never to other browsers).
 // The microphone is asked for once, at "Tham gia", and stays muted (track disabled) unless this person has
-// the floor; the server is the real gate and mixes only the floor holder(s) and the hall. Audio only (weak
+// the floor and the chair has not muted them; the server is the real gate and mixes only the floor holder(s)
+// and the hall, never a microphone the chair muted (a journaled command, read from the meeting state). Audio only (weak
 // 3G links). Signalling rides on the live meeting's WebSocket as "rtc" frames (signaling/PROTOCOL.md).
 
 const RETRY_MS = 3000;
@@ -112,11 +113,6 @@ export class MeetingMedia {
     if (frame.kind === 'config') {
       this.iceServers = Array.isArray(frame.ice_servers) ? frame.ice_servers : [];
       for (const done of this.configWaiters.splice(0)) done();
-      return;
-    }
-    if (frame.kind === 'muted') {
-      const mine = this.role === 'hall' ? frame.hall : frame.member_id === this.live.memberId;
-      if (mine) this.live.emit('media-muted', Boolean(frame.muted));
       return;
     }
     const pc = this.pc;

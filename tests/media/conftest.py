@@ -36,6 +36,12 @@ def ended(seq: int, member_id: int, reason: str = "revoked") -> RecordedEvent:
     return recorded(seq, ev.FloorEnded(at="2026-11-23T08:00:00+00:00", member_id=member_id, reason=reason))
 
 
+def muted(seq: int, member_id: int | None = None, on: bool = True) -> RecordedEvent:
+    """The chair's mute (`on`) or unmute of a member's microphone, or of the hall's when `member_id` is None."""
+    kind = ev.MicrophoneMuted if on else ev.MicrophoneUnmuted
+    return recorded(seq, kind(at="2026-11-23T08:00:00+00:00", member_id=member_id, hall=member_id is None, by=1))
+
+
 async def until(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
     """Wait for a condition (the test's pace, not an assertion about speed)."""
     loop = asyncio.get_running_loop()

@@ -10,14 +10,13 @@ import asyncio
 import threading
 
 from signaling.media import codec
-from signaling.media.floor_gate import Who
+from signaling.media.floor_gate import HALL, Who
 from signaling.media.peers import MediaPeer
 from signaling.media.probe import TONE_ABSENT, TONE_HEARD, ProbeClient
 from signaling.media.room import MediaRoom
-from tests.media.conftest import Rooms, ended, granted, until
+from tests.media.conftest import Rooms, ended, granted, muted, until
 
 A, B, C = Who.member(10), Who.member(11), Who.member(12)
-HALL = Who.hall(1)
 LOW, HIGH = 440.0, 660.0
 
 
@@ -94,16 +93,17 @@ async def test_the_hall_is_always_mixed_and_the_chairs_mute_is_enforced_on_the_s
     assert hall.silent_to(HIGH, 10), "the room must not hear itself back"
     assert speaker.silent_to(LOW, 10)
 
-    assert room.set_muted(A, True)  # the floor holder's browser keeps sending: the server drops it
+    room.apply([muted(1, 10)])  # the floor holder's browser keeps sending: the server drops it
     await until(lambda: listener.silent_to(LOW, 10), what="the muted speaker silenced")
     await until(lambda: listener.hears(HIGH, 10), what="the hall still heard")
-    assert room.set_muted(HALL, True)
+    room.apply([muted(2, None)])
     await until(lambda: listener.silent_to(HIGH, 10), what="the muted hall silenced")
     assert all(t.mixed == () for t in list(room.mixer.trace)[-5:])
-    assert [c.kind for _, c in room.changes] == ["muted", "muted"]
+    assert [(c.kind, c.who, c.seq) for _, c in room.changes] == [("muted", A, 1), ("muted", HALL, 2)]
 
-    assert room.set_muted(A, False) and not room.set_muted(A, False)
+    room.apply([muted(3, 10, on=False)])
     await until(lambda: listener.hears(LOW, 10), what="the unmuted speaker heard again")
+    assert room.gate.muted == {HALL}
 
 
 def decoder_threads() -> int:

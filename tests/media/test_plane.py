@@ -1,6 +1,7 @@
 """The media plane driven by the real meeting service (SQLite and PostgreSQL) and by `rtc` frames as the
-hub hands them over: the chair's commands open and close the gate, the chair alone mutes, the recording's
-sidecar points at the journal, and the meeting's end hangs everyone up."""
+hub hands them over: the chair's commands (the floor, the mutes) open and close the gate, the recording's
+sidecar points at the journal, a room opened by another node takes the mutes from the journal, and the
+meeting's end hangs everyone up."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pytest
 from meeting.domain import Actor
 from meeting.domain import commands as c
 from meeting.domain.model import AttendanceMode
-from signaling.media.floor_gate import Who
+from meeting.service import MeetingService
+from signaling.media.floor_gate import HALL, Who
 from signaling.media.plane import MediaPlane
 from signaling.media.probe import ProbeClient
 from signaling.media.settings import MediaSettings
@@ -78,16 +80,16 @@ async def test_the_chairs_commands_drive_the_gate_and_the_recording_points_at_th
     chair_conn, speaker_conn, listener_conn = (FakeConnection(meeting, m) for m in (chair, speaker_id, listener_id))
     hub.all += [chair_conn, speaker_conn, listener_conn]
     # A mute before anyone joined the audio opens no room, and holds once the room opens.
-    await send(signaling, chair_conn, kind="mute", member_id=listener_id, muted=True)
-    assert plane.rooms == {} and listener_conn.rtc("muted")[-1]["muted"] is True
+    await service.execute_async(meeting, c.MuteMicrophone(member_id=listener_id), Actor.member(chair))
+    assert plane.rooms == {}
     await send(signaling, listener_conn, kind="config")
     assert listener_conn.rtc("config") == [{"type": "rtc", "kind": "config", "ice_servers": []}]
     speaker = await join(signaling, speaker_conn, tone=True)
     listener = await join(signaling, listener_conn)
     room = plane.rooms[meeting]
-    assert not room.gate.admits(Who.member(listener_id))
-    await send(signaling, chair_conn, kind="mute", member_id=listener_id, muted=False)
-    assert room.gate.muted == set()
+    assert room.gate.muted == {Who.member(listener_id)} and not room.gate.admits(Who.member(listener_id))
+    unmuted = await service.execute_async(meeting, c.UnmuteMicrophone(member_id=listener_id), Actor.member(chair))
+    await until(lambda: room.gate.muted == set(), what="the unmute followed")
     await listener.wait_heard(15)
     assert listener.silent_to(440.0, 10), "nobody has the floor yet"
 
@@ -96,40 +98,30 @@ async def test_the_chairs_commands_drive_the_gate_and_the_recording_points_at_th
     revoked = await service.execute_async(meeting, c.RevokeFloor(), Actor.member(chair))
     await until(lambda: listener.silent_to(440.0, 10), what="silence after the revoke")
     assert [(ch.kind, ch.seq) for _, ch in room.changes] == [
-        ("unmuted", None),
+        ("unmuted", unmuted[-1].seq),
         ("floor_granted", granted[-1].seq),
         ("floor_ended", revoked[-1].seq),
     ]
 
-    # Only the chair mutes; the mute reaches every connection of the meeting.
-    await send(signaling, speaker_conn, kind="mute", member_id=listener_id, muted=True)
-    assert speaker_conn.rtc("error")[-1]["error"]["code"] == "media_mute_chair_only"
-    await send(signaling, chair_conn, kind="mute", member_id=speaker_id, muted=True)
-    assert not room.gate.admits(Who.member(speaker_id))
-    muted = {"type": "rtc", "kind": "muted", "member_id": speaker_id, "hall": False, "muted": True}
-    assert all(muted in conn.frames for conn in hub.all)
-    assert plane.mutes[meeting] == {Who.member(speaker_id)}
+    # The mute is a journal event like the floor: no rtc frame of its own (clients read it from the state).
+    muted = await service.execute_async(meeting, c.MuteMicrophone(member_id=speaker_id), Actor.member(chair))
+    await until(lambda: room.gate.muted == {Who.member(speaker_id)}, what="the mute followed")
+    assert not any(f.get("type") == "rtc" and f.get("kind") == "muted" for conn in hub.all for f in conn.frames)
 
     # The sidecar ties each change to its journal event and its second in the recording.
     index = json.loads(room.recorder.index_path.read_text())
     _unmute, grant, end, mute = index["changes"]
     assert (grant["seq"], grant["kind"], grant["member_id"]) == (granted[-1].seq, "floor_granted", speaker_id)
     assert (end["seq"], end["reason"]) == (revoked[-1].seq, "revoked")
-    assert mute["kind"] == "muted" and mute["seq"] is None
+    assert (mute["seq"], mute["kind"], mute["member_id"]) == (muted[-1].seq, "muted", speaker_id)
     assert 0 < grant["offset_s"] < end["offset_s"] <= mute["offset_s"]
     assert end["offset_s"] - grant["offset_s"] == pytest.approx((end["frame"] - grant["frame"]) * 0.02)
-
-    # The chair's console connects in the hall role (it is not presence): its mute is still the chair's.
-    console = FakeConnection(meeting, chair, role="hall")
-    await send(signaling, console, kind="mute", member_id=speaker_id, muted=False)
-    assert not console.rtc("error") and plane.mutes[meeting] == set()
 
     await service.execute_async(meeting, c.EndMeeting(), Actor.member(chair))
     await until(lambda: meeting not in plane.rooms and room.recorder.closed, what="the room closed with the meeting")
     for conn in (speaker_conn, listener_conn):
         assert conn.rtc("closed") == [{"type": "rtc", "kind": "closed", "reason": "meeting_ended"}]
     assert json.loads(room.recorder.index_path.read_text())["complete"] is True
-    assert meeting not in plane.mutes, "the meeting's end forgets its mutes"
     await send(signaling, listener_conn, kind="offer", sdp="v=0 " + "x" * 20)
     assert listener_conn.rtc("error")[-1]["error"]["code"] == "meeting_ended"
     for probe in (speaker, listener):
@@ -147,10 +139,39 @@ async def test_bad_rtc_frames_are_answered_with_an_error_and_change_nothing(cont
     await send(signaling, conn, kind="offer", sdp="short")
     await send(signaling, conn, kind="offer", sdp="x" * 40_000)
     await send(signaling, conn, kind="candidate", candidate="candidate:1 1 udp 1 127.0.0.1 9 typ host")
-    await send(signaling, conn, kind="mute", muted=True)  # names nobody
+    await send(signaling, conn, kind="mute", member_id=3, muted=True)  # a meeting command now, not an rtc frame
     await send(signaling, conn, kind="offer", sdp="v=0\r\nthis is not sdp\r\n")
     codes = [f["error"]["code"] for f in conn.rtc("error")]
     assert codes == ["bad_frame", "bad_frame", "bad_frame", "media_not_joined", "bad_frame", "media_bad_offer"]
     assert all(f["error"]["message"] and f["error"]["message_en"] for f in conn.rtc("error"))
     assert plane.rooms == {}, "a refused offer leaves no room open"
+    await signaling.stop()
+
+
+async def test_a_mute_holds_in_a_room_another_node_opens_from_the_journal(context, branch):
+    """The node that ran the meeting is gone; another one, with nothing of it in memory, folds the journal and
+    opens the room with the chair's mutes as they were: a muted member given the floor there is still not mixed."""
+    meeting, chair, speaker_id = branch.meeting_id, Actor.member(branch.chair), branch.officials[2]
+    first = context.service
+    await first.execute_async(meeting, c.CheckIn(member_id=speaker_id, mode=AttendanceMode.REMOTE), Actor.system())
+    await first.execute_async(meeting, c.MuteMicrophone(member_id=speaker_id), chair)
+    await first.execute_async(meeting, c.MuteMicrophone(hall=True), chair)
+
+    other = MeetingService(context.sessions)
+    rebuilt, _ = other.rebuild(meeting)
+    assert (rebuilt.muted, rebuilt.hall_muted) == ({speaker_id}, True)
+    plane = MediaPlane(other, MediaSettings(recordings_dir=None))
+    signaling = MediaSignaling(plane, FakeHub())
+    await signaling.start()
+    probe = await join(signaling, FakeConnection(meeting, speaker_id), tone=True)
+    room = plane.rooms[meeting]
+    assert room.gate.muted == {Who.member(speaker_id), HALL}
+
+    for command in (c.StartMeeting(), c.OpenItem(item_id=branch.item_ids[0]), c.GrantFloor(member_id=speaker_id)):
+        await other.execute_async(meeting, command, chair)
+    await until(lambda: speaker_id in room.gate.holders, what="the grant followed")
+    assert not room.gate.admits(Who.member(speaker_id)), "muted on the first node, muted here"
+    await other.execute_async(meeting, c.UnmuteMicrophone(member_id=speaker_id), chair)
+    await until(lambda: room.gate.admits(Who.member(speaker_id)), what="the unmute followed")
+    await probe.close()
     await signaling.stop()

@@ -14,13 +14,13 @@ import pytest
 
 from meeting.domain import events as ev
 from signaling.media import codec
-from signaling.media.floor_gate import FloorGate, Who
+from signaling.media.floor_gate import HALL, FloorGate, Who
 from signaling.media.mixer import Listener, Mixer
 from signaling.media.peers import EncodedAudioTrack, InboundAudio
 from signaling.media.probe import tone_level
 from signaling.media.recorder import Moment, Recorder, moment_of
 from signaling.media.settings import MediaConfigError, MediaSettings, browser_ice, parse_ice_servers, server_ice
-from tests.media.conftest import ended, granted, recorded
+from tests.media.conftest import ended, granted, muted, recorded
 
 A, B, C, D = (Who.member(i) for i in (10, 11, 12, 13))
 AT = "2026-11-23T08:00:00+00:00"
@@ -39,20 +39,22 @@ def level(pcm: np.ndarray, hz: float) -> float:
 # -- the gate ----------------------------------------------------------------------------------------------------
 def test_the_gate_admits_the_floor_holder_and_the_hall_and_never_the_muted():
     gate = FloorGate()
-    hall = Who.hall(0)
-    assert gate.admits(hall) and not gate.admits(A)
+    assert gate.admits(HALL) and not gate.admits(A)
     assert gate.apply(granted(3, 10)).kind == "floor_granted"
     assert gate.admits(A) and not gate.admits(B)
     assert gate.apply(granted(3, 11)) is None, "an event already applied (same seq) is ignored"
-    assert gate.set_muted(A, True).kind == "muted" and gate.set_muted(A, True) is None
+    change = gate.apply(muted(4, 10))
+    assert (change.kind, change.who, change.seq) == ("muted", A, 4)
+    assert not gate.admits(A), "the chair's mute wins over the floor"
+    assert gate.apply(muted(5, None)).who == HALL and not gate.admits(HALL)
+    assert gate.apply(muted(6, 10, on=False)).kind == "unmuted" and gate.admits(A)
+    assert gate.apply(muted(7, None, on=False)).who == HALL and gate.admits(HALL)
+    change = gate.apply(ended(8, 10, "time_up"))
+    assert (change.kind, change.who, change.seq, change.reason) == ("floor_ended", A, 8, "time_up")
     assert not gate.admits(A)
-    gate.set_muted(A, False)
-    change = gate.apply(ended(4, 10, "time_up"))
-    assert (change.kind, change.who, change.seq, change.reason) == ("floor_ended", A, 4, "time_up")
-    assert not gate.admits(A)
-    assert gate.apply(recorded(5, ev.HandRaised(at=AT, member_id=11, item_id="i1", kind="speak", position=0))) is None
-    assert gate.apply(recorded(6, ev.MeetingEnded(at=AT))).kind == "meeting_ended"
-    assert not gate.admits(hall), "after the meeting nobody is mixed"
+    assert gate.apply(recorded(9, ev.HandRaised(at=AT, member_id=11, item_id="i1", kind="speak", position=0))) is None
+    assert gate.apply(recorded(10, ev.MeetingEnded(at=AT))).kind == "meeting_ended"
+    assert not gate.admits(HALL), "after the meeting nobody is mixed"
 
 
 # -- incoming audio ------------------------------------------------------------------------------------------------
@@ -188,8 +190,10 @@ def test_the_recording_is_the_mix_with_each_floor_change_at_its_offset(tmp_path)
     for frame in range(start, start + 100):
         if frame == start + 25:
             recorder.mark(gate.apply(granted(12, 10)), frame)
+        if frame == start + 50:  # the chair mutes someone else meanwhile
+            recorder.mark(gate.apply(muted(13, 11)), frame)
         if frame == start + 75:
-            recorder.mark(gate.apply(ended(13, 10)), frame)
+            recorder.mark(gate.apply(ended(14, 10)), frame)
         mixer.tick(frame, [speaker.listener(), listener.listener()], gate.admits)
     recorder.close()
 
@@ -197,7 +201,8 @@ def test_the_recording_is_the_mix_with_each_floor_change_at_its_offset(tmp_path)
     assert index["complete"] and index["duration_s"] == 2.0 and index["audio"] == recorder.audio_path.name
     assert [(c["seq"], c["kind"], c["member_id"], c["offset_s"]) for c in index["changes"]] == [
         (12, "floor_granted", 10, 0.5),
-        (13, "floor_ended", 10, 1.5),
+        (13, "muted", 11, 1.0),
+        (14, "floor_ended", 10, 1.5),
     ]
     with av.open(str(recorder.audio_path)) as container:
         pcm = np.concatenate([f.to_ndarray().reshape(-1) for f in container.decode(audio=0)]) * 32767  # float
@@ -207,7 +212,8 @@ def test_the_recording_is_the_mix_with_each_floor_change_at_its_offset(tmp_path)
     assert heard[0] in (25, 26) and heard[-1] in (73, 74) and len(heard) >= 47
     # A minute entry written at journal event 12 or later points at the speaker's start in this file.
     assert moment_of(tmp_path, 7, 12) == Moment(recorder.audio_path, 0.5, 12)
-    assert moment_of(tmp_path, 7, 40) == Moment(recorder.audio_path, 1.5, 13)
+    assert moment_of(tmp_path, 7, 13) == Moment(recorder.audio_path, 0.5, 12), "a mute is not where a speech begins"
+    assert moment_of(tmp_path, 7, 40) == Moment(recorder.audio_path, 1.5, 14)
     assert moment_of(tmp_path, 7, 11) is None and moment_of(tmp_path, 8, 12) is None
     again = Recorder(tmp_path, meeting_id=7, started=recorder.started)  # reopened within the same second
     again.close()

@@ -118,10 +118,18 @@ async def test_offer_answer_over_the_websocket_the_floor_by_command_and_teardown
         await chair_ws.command("c3", {"type": "grant_floor", "member_id": speaker_id})
         await until(lambda: listener.hears(440.0, 10), what="the floor holder heard through the hub")
 
-        await chair_ws.send({"type": "rtc", "kind": "mute", "member_id": speaker_id, "muted": True})
-        muted = await listener_ws.rtc("muted")
-        assert (muted["member_id"], muted["muted"]) == (speaker_id, True)
+        # The chair mutes the floor holder by a meeting command: its event reaches every client, and the server
+        # drops the speaker's audio (their browser keeps sending it).
+        await chair_ws.command("c4", {"type": "mute_microphone", "member_id": speaker_id})
+        muted = await speaker_ws.until(
+            lambda f: f["type"] == "event" and f["event"]["event"]["type"] == "microphone_muted"
+        )
+        assert muted["event"]["event"]["member_id"] == speaker_id
         await until(lambda: listener.silent_to(440.0, 10), what="the muted speaker silenced")
+        inbound = room.peers[Who.member(speaker_id)].inbound
+        arrived = inbound.received
+        await until(lambda: inbound.received > arrived + 10, what="the muted speaker's audio still arriving")
+        assert listener.silent_to(440.0, 10), "the server drops what a muted speaker sends"
 
         speaker_pc = room.peers[Who.member(speaker_id)].pc
         await speaker_ws.ws.close()  # the phone's socket drops: its peer connection goes with it
