@@ -56,11 +56,12 @@ def collect_routes() -> list[BaseRoute]:
     return routes
 
 
-_COMMAND_PATH = re.compile(r"/api/meetings/\d+/commands/?$")
+# Every HTTP request that writes to a live meeting's journal: a command, opening the journal, a QR check-in.
+_JOURNAL_WRITE = re.compile(r"/(api/meetings/\d+/commands|web/meetings/\d+/(open|checkin))/?$")
 
 
 class DrainGate:
-    """While the live side drains (signaling/endpoint.py, Live.drain) an HTTP command is answered 503
+    """While the live side drains (signaling/endpoint.py, Live.drain) an HTTP journal write is answered 503
     `node_draining` (the browser sends it again, same id, to whichever node answers next) and `/readyz` 503,
     so the balancer stops sending work here; the commands already let in are counted until answered, so
     the drain releases the meetings' leases only after them."""
@@ -72,7 +73,7 @@ class DrainGate:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
-        elif scope["method"] == "POST" and _COMMAND_PATH.search(scope["path"]):
+        elif scope["method"] == "POST" and _JOURNAL_WRITE.search(scope["path"]):
             if self.live.draining:
                 await error_response(Rejected("node_draining", status=503, retry_after=1))(scope, receive, send)
                 return

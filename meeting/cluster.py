@@ -7,6 +7,12 @@ The database decides who wins a race (row lock on PostgreSQL, the single writer 
 consensus of our own. The journal's (meeting, seq) key stays the last line of defence against two writers.
 A node that is shutting down (draining) takes no lease any more and releases its own, so that its clients,
 reconnecting to another node, move the meeting there at once instead of waiting for the lease to lapse.
+
+Every write to a live meeting's journal goes through its owner: commands over the WebSocket (a client is
+redirected before it may send any), over HTTP (`ensure_owner`: 409 `not_owner` with the owner's address),
+and the system's own presence records (`owns`). When a node starts serving a meeting (its first claim, after
+a start-up or a takeover) it is told through `on_taken`, so the members the journal says are present online
+but who never reach this node are recorded gone after the usual grace period.
 """
 
 from __future__ import annotations
@@ -60,6 +66,7 @@ class Leases:
         self.on_lost: list[
             Callable[[int], None]
         ] = []  # callbacks(meeting_id) when another node took a meeting we served
+        self.on_taken: list[Callable[[int], None]] = []  # callbacks(meeting_id), from the claiming thread
         self.draining = False  # set on the event loop by the drain, read by claims in worker threads
         self._task: asyncio.Task | None = None
 
@@ -89,6 +96,7 @@ class Leases:
             if lease is not None and lease.node_id != self.node_id and lease.expires_at > now:
                 return Owner(lease.node_id, lease.node_url)
             taken_over = lease is None or lease.node_id != self.node_id
+            newly_served = meeting_id not in self.held
             if lease is None:
                 session.add(
                     MeetingLease(
@@ -102,7 +110,31 @@ class Leases:
             self.service.forget(meeting_id)
             log.info("node %s now runs meeting %s", self.node_id, meeting_id)
         self.held.add(meeting_id)
+        if newly_served:
+            for callback in self.on_taken:
+                callback(meeting_id)
         return None
+
+    async def ensure_owner(self, meeting_id: int) -> None:
+        """Before an HTTP request writes to the meeting's journal: go on if this node runs the meeting (or takes it
+        now), else 409 `not_owner` naming the node that does, so the client sends the same request there."""
+        if meeting_id in self.held:
+            return
+        owner = await asyncio.to_thread(self.claim, meeting_id)
+        if owner is not None:
+            raise Rejected("not_owner", status=409, node_url=owner.node_url)
+
+    def owns(self, meeting_id: int) -> bool:
+        """Whether this node may write the meeting's journal now (taking a free lease if need be): the system's
+        own records (presence) are written only there. Asks the database even for a meeting held here, since
+        those records are timed (a node that stalled past its lease must not learn it from a failed append).
+        While draining, only the meetings not yet released: the departures the drain records go there."""
+        if self.draining:
+            return meeting_id in self.held
+        try:
+            return self.claim(meeting_id) is None
+        except Rejected:  # the drain began during the claim
+            return False
 
     def renew(self, now: datetime | None = None) -> set[int]:
         """Extend our leases; returns the meetings we found taken by another node (we must let go)."""

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
+import anyio
 import segno
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
@@ -246,11 +247,12 @@ async def self_checkin(request: Request) -> JSONResponse:
         raise Rejected("checkin_code_invalid", status=422)
     command = CheckIn(member_id=who.member_id, mode=AttendanceMode.IN_PERSON)
     command_id = f"qr-checkin:{who.member_id}:{body.code}"  # scanning twice checks in once
+    await request.app.state.live.leases.ensure_owner(meeting_id)
     recorded = await context.service.execute_async(meeting_id, command, Actor.member(who.member_id), command_id)
     return JSONResponse({"seq": recorded[-1].seq if recorded else None, "mode": "in_person"})
 
 
-def open_meeting(request: Request) -> JSONResponse:
+async def open_meeting(request: Request) -> JSONResponse:
     """Open the meeting's journal from its plan (the clerk's console, before check-in at the door): from then
     on the roster and agenda are live and the plan can no longer be edited. Opening twice changes nothing."""
     who = principal(request)
@@ -262,9 +264,9 @@ def open_meeting(request: Request) -> JSONResponse:
             raise Rejected("not_found", status=404, what="meeting")
         if not _runs_meeting(who, meeting):
             raise Rejected("clerk_only", status=403, action="open the meeting")
-    # On the event loop's thread on purpose: listeners (the live hub) are told from here, as after a command.
-    context.service.open(meeting_id)
-    state, seq = context.service.state(meeting_id)
+    await request.app.state.live.leases.ensure_owner(meeting_id)
+    await anyio.to_thread.run_sync(context.service.open, meeting_id)
+    state, seq = await anyio.to_thread.run_sync(context.service.state, meeting_id)
     return JSONResponse(state_to_json(state, seq))
 
 

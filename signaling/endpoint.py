@@ -96,8 +96,6 @@ class Live:
         settings = settings or LiveSettings.from_env()
         app_settings = context.settings
         hub = Hub(context.service, settings.queue_limit, settings.last_words_s)
-        presence = Presence(context.service, settings.leave_grace_s, settings.hand_grace_s)
-        hub.observers.append(presence.on_events)
         leases = Leases(
             context.sessions,
             context.service,
@@ -106,7 +104,10 @@ class Live:
             lease_seconds=app_settings.lease_seconds,
             active=lambda: set(hub.rooms),
         )
+        presence = Presence(context.service, settings.leave_grace_s, settings.hand_grace_s, owns=leases.owns)
+        hub.observers.append(presence.on_events)
         leases.on_lost.append(hub.close_meeting)
+        leases.on_taken.append(presence.taken)
         return cls(
             context=context,
             hub=hub,
@@ -117,7 +118,8 @@ class Live:
         )
 
     async def start(self) -> None:
-        self.draining = self.leases.draining = self.presence.draining = False
+        self.draining = self.leases.draining = False
+        self.presence.start()
         self._idle = asyncio.Event()  # of this loop (an app may be started again, by tests, on another)
         self._idle.set()
         self.executor = ThreadPoolExecutor(self.settings.command_threads, thread_name_prefix="chibo-live")

@@ -8,7 +8,11 @@ journal is opened are checked in when it opens.
 
 A node that is shutting down (draining) records no departure for the connections it closes: their members
 reconnect to another node, which finds them still present. Departures already waiting out their grace are
-recorded at once instead, since no other node knows of them.
+recorded at once instead, since no other node knows of them. The node that takes a meeting on (after a drain,
+a crash, or its own restart) gives every member the journal says is present online a grace period to reach it
+(`adopt`); whoever does not is recorded gone, as if their last connection had closed at the takeover.
+Presence writes only to meetings this node runs (`owns`): a departure timed on a node that has since lost the
+meeting is the new owner's to record.
 
 Everything runs on the event loop. Each member's presence actions are serialised by a lock, so a return
 that races a departure is recorded after it, never lost before it.
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from meeting.domain import Actor
@@ -33,14 +37,26 @@ Key = tuple[int, int]  # (meeting id, member id)
 
 
 class Presence:
-    def __init__(self, service: MeetingService, leave_grace_s: float = 20.0, hand_grace_s: float = 120.0) -> None:
+    def __init__(
+        self,
+        service: MeetingService,
+        leave_grace_s: float = 20.0,
+        hand_grace_s: float = 120.0,
+        owns: Callable[[int], bool] | None = None,
+    ) -> None:
         self.service = service
+        self.owns = owns  # blocking (a lease claim): whether this node may write the meeting's journal; None: always
         self.leave_grace_s = leave_grace_s
         self.hand_grace_s = max(hand_grace_s, leave_grace_s)  # a hand is never lowered before its member left
         self.connections: dict[Key, int] = {}  # open presence connections per member
         self.timers: dict[Key, asyncio.Task] = {}  # a departure waiting out its grace period
         self._locks: dict[Key, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task] = set()
+        self.draining = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self.draining = False
 
     # -- what the endpoint tells us ----------------------------------------------------------------------------
@@ -69,6 +85,30 @@ class Presence:
         if any(r.event.type == "journal_opened" for r in recorded):
             for key in [key for key in self.connections if key[0] == meeting_id]:
                 self._spawn(self._arrive(key))
+
+    def taken(self, meeting_id: int) -> None:
+        """This node has begun to run the meeting (a lease callback, from the claiming thread): see `adopt`."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(lambda: self._spawn(self.adopt(meeting_id)))
+
+    async def adopt(self, meeting_id: int) -> None:
+        """Start a departure's grace period for each member present online by the journal who has no connection
+        here: they were connected to the node that ran the meeting before (or to this one before a restart).
+        Those who reconnect in time cancel it, as after any blip."""
+        if self.draining:
+            return
+        try:
+            state, _ = await asyncio.to_thread(self.service.state, meeting_id)
+        except Rejected:  # no such meeting (any more)
+            return
+        for member_id in state.roster:
+            key = (meeting_id, member_id)
+            if key in self.connections or key in self.timers or self.draining:
+                continue
+            record = state.attendance_of(member_id)
+            if record.status == AttendanceStatus.PRESENT and record.mode == AttendanceMode.REMOTE:
+                self.timers[key] = self._spawn(self._depart(key))
 
     def drain(self) -> None:
         """The node is shutting down: from now on closings are not departures, and the departures waiting out
@@ -132,6 +172,9 @@ class Presence:
                 await self._run(key[0], c.LowerHand(member_id=key[1]))
 
     async def _run(self, meeting_id: int, command: c.Command) -> None:
+        if self.owns is not None and not await asyncio.to_thread(self.owns, meeting_id):
+            log.info("presence %s for meeting %s left to the node that runs it", command.type, meeting_id)
+            return
         try:
             await self.service.execute_async(meeting_id, command, Actor.system())
         except Rejected as exc:  # the meeting ended, or the clerk got there first: nothing to record

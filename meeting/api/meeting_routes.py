@@ -354,12 +354,8 @@ async def post_command(request: Request) -> JSONResponse:
         raise Rejected("bad_request", status=422, detail=validation_summary(exc)) from exc
     if who.member_id is None:
         raise Rejected("forbidden", status=403)
-    leases = request.app.state.live.leases
-    if meeting_id not in leases.held:
-        # With several nodes, only the meeting's owner appends, so its clients see every event at once.
-        owner = await anyio.to_thread.run_sync(leases.claim, meeting_id)
-        if owner is not None:
-            raise Rejected("not_owner", status=409, node_url=owner.node_url)
+    # With several nodes, only the meeting's owner appends, so its clients see every event at once.
+    await request.app.state.live.leases.ensure_owner(meeting_id)
     recorded = await ctx(request).service.execute_async(
         meeting_id, command, Actor.member(who.member_id), body.command_id
     )

@@ -2,7 +2,7 @@
 // and small readings of the meeting state (names, current item, my place in the queue).
 // Also the small DOM helpers (build elements, announce to screen readers, confirm) every page uses.
 import { applyI18n, bindLangToggle, duration, errorText, initLang, t } from './i18n.js';
-import { current, loginUrl, request } from './net.js';
+import { current, loginUrl } from './net.js';
 
 // ===== DOM helpers ==============================================================================
 
@@ -310,7 +310,7 @@ export function bindOpenCard(live) {
   button_.addEventListener('click', async () => {
     button_.disabled = true;
     try {
-      live.acceptState(await request(`/web/meetings/${live.meetingId}/open`, { method: 'POST' }));
+      live.acceptState(await live.postToOwner(`/web/meetings/${live.meetingId}/open`));
       announce(t('common.opened'));
     } catch (error) {
       announce(errorText(error.error), 'error');

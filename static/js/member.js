@@ -134,7 +134,7 @@ async function join() {
     const [codeMeeting, secret] = code.split('.');
     if (Number(codeMeeting) === meetingId) {
       try {
-        await request(`/web/meetings/${meetingId}/checkin`, { method: 'POST', body: { code: secret } });
+        await live.postToOwner(`/web/meetings/${meetingId}/checkin`, { code: secret });
         announce(t('member.checkinDone'));
       } catch (error) {
         if (!(error instanceof ApiError && ALREADY_DONE.has(error.code))) announce(errorText(error.error), 'error');

@@ -230,6 +230,7 @@ export function newId(prefix = 'c') {
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 15000;
 const POLL_MS = 3000; // state polling while the hub is unreachable
+const DRAIN_RETRY_MS = 1000; // a node shutting down says Retry-After: 1
 const GAP_WAIT_MS = 1500; // an event arrived ahead of one missing: wait this long, then fetch the state
 const SILENCE_MS = 40000; // the hub pings every 15 s: nothing at all for this long means the link is dead
 // WebSocket close codes from the hub (signaling/hub.py).
@@ -494,15 +495,28 @@ export class LiveMeeting extends EventTarget {
    */
   async postCommand(entry) {
     const body = { command_id: entry.id, command: entry.command };
+    return this.postToOwner(`/api/meetings/${this.meetingId}/commands`, body);
+  }
+
+  /**
+   * POST a request that writes to the meeting's journal (a command, opening the meeting, a check-in by the
+   * room's code) to the node that runs the meeting, following `not_owner` as above. A node shutting down
+   * (503 `node_draining`) is left for whichever node the balancer picks after a second.
+   */
+  async postToOwner(path, body) {
     for (let hops = 0; ; hops++) {
       try {
-        const path = `${this.ownerBase ?? ''}/api/meetings/${this.meetingId}/commands`;
-        return await request(path, { method: 'POST', body });
+        return await request(`${this.ownerBase ?? ''}${path}`, { method: 'POST', body });
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
         if (error.transient) this.ownerBase = null; // that node is gone: ask the balancer again
+        if (hops >= 2) throw error; // no ping-pong while a lease changes hands
+        if (error.code === 'node_draining') {
+          await new Promise((resolve) => setTimeout(resolve, DRAIN_RETRY_MS));
+          continue;
+        }
         const owner = error.code === 'not_owner' ? ownerBase(error.error.details?.node_url) : null;
-        if (owner === null || hops >= 2) throw error; // no ping-pong while a lease changes hands
+        if (owner === null) throw error;
         this.ownerBase = owner;
       }
     }
