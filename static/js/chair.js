@@ -21,12 +21,14 @@ import {
   tick,
 } from './common.js';
 import { errorText, t } from './i18n.js';
+import { bindChairReview } from './review.js';
 import { ALREADY_DONE, ApiError, LiveMeeting, newId } from './net.js';
 await bootPage();
 const session = requireSession();
 const meetingId = meetingIdFromUrl() ?? session?.meetingId;
 const live = new LiveMeeting({ meetingId, client: 'chair', memberId: session?.memberId });
 bindConnection(live);
+bindChairReview(live); // the review step: the last resolution's tasks and their status (review.js)
 bindOpenCard(live);
 
 async function act(command, okText) {

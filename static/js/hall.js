@@ -18,6 +18,7 @@ import {
   voteToShow,
 } from './common.js';
 import { errorText, t } from './i18n.js';
+import { bindHallReview } from './review.js';
 import { LiveMeeting } from './net.js';
 import { MeetingMedia } from './media.js';
 const QUEUE_SHOWN = 6;
@@ -27,6 +28,7 @@ const session = requireSession();
 const meetingId = meetingIdFromUrl() ?? session?.meetingId;
 const live = new LiveMeeting({ meetingId, client: 'hall', memberId: session?.memberId });
 bindConnection(live);
+bindHallReview(live); // the review step: the last resolution's tasks and their status (review.js)
 let media = null;
 
 function render() {
