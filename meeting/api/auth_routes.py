@@ -106,7 +106,9 @@ async def login(request: Request) -> JSONResponse:
         throttle.check(username, address)  # before the (deliberately slow) password hash is computed
         with ctx(request).sessions() as session:
             user = session.scalar(select(User).where(User.username == username))
-            who = principal_of_user(user) if user and verify_password(user.password_hash, body.password) else None
+            # The hash is checked even for an unknown username, so the answer's timing does not tell them apart.
+            matches = verify_password(user.password_hash if user else None, body.password)
+            who = principal_of_user(user) if user and matches else None
         if who is None:  # unknown user, wrong password or a deactivated member: one answer for all three
             throttle.failed(username, address)
             raise Rejected("bad_credentials", status=401)

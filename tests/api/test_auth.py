@@ -49,6 +49,27 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(client, branch_with
     assert wrong.json()["error"]["message"].startswith("Tên đăng nhập")  # Vietnamese first
 
 
+def test_an_unknown_username_costs_the_same_password_check_as_a_known_one(client, branch_with_logins, monkeypatch):
+    """Timing must not tell which usernames exist: every sign-in runs exactly one argon2 verification."""
+    from argon2 import PasswordHasher
+
+    import meeting.auth
+
+    checks: list[str] = []
+
+    class CountingHasher(PasswordHasher):
+        def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+            checks.append(str(password))
+            return super().verify(hash, password)
+
+    monkeypatch.setattr(meeting.auth, "_hasher", CountingHasher())
+    username = branch_with_logins.usernames[branch_with_logins.chair]
+    for name in (username, "khong-co-ai", "Khong-Co-Ai-2"):
+        checks.clear()
+        assert _login(client, name, "sai-mat-khau").status_code == 401
+        assert checks == ["sai-mat-khau"], name
+
+
 def test_deactivated_member_cannot_sign_in(client, context, branch_with_logins):
     from meeting.db.models import Member
 
