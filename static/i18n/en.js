@@ -106,6 +106,10 @@ export default {
     leave: 'Leave the meeting',
     leaveConfirm: 'Do you want to leave the meeting?',
     leftMeeting: 'You have left the meeting. Tap "Join" to come back.',
+    mutedByChair: 'The chair has muted your microphone.',
+    unmutedByChair: 'The chair has unmuted your microphone.',
+    micMuted: 'Microphone off: nobody can hear you.',
+    floorGrantedMuted: 'The chair has given you the floor, but the chair has muted your microphone.',
   },
   chair: {
     pageTitle: 'Chairing the meeting',
@@ -152,6 +156,12 @@ export default {
     closeVote: 'Close the vote',
     closeWithoutHall: 'The clerk has not recorded the show of hands in the room. Close the vote anyway?',
     voteClosed: 'The vote is closed.',
+    mute: 'Mute',
+    unmute: 'Unmute',
+    micMuted: 'microphone muted',
+    hallMic: 'Hall microphone',
+    mutedDone: 'Muted: {name}.',
+    unmutedDone: 'Unmuted: {name}.',
   },
   clerk: {
     pageTitle: 'Meeting clerk',

@@ -111,6 +111,10 @@ export default {
     leave: 'Rời cuộc họp',
     leaveConfirm: 'Đồng chí muốn rời cuộc họp?',
     leftMeeting: 'Đồng chí đã rời cuộc họp. Bấm "Tham gia" để vào lại.',
+    mutedByChair: 'Chủ trì đã tắt micrô của đồng chí.',
+    unmutedByChair: 'Chủ trì đã bật lại micrô của đồng chí.',
+    micMuted: 'Micrô đang tắt: mọi người không nghe thấy đồng chí.',
+    floorGrantedMuted: 'Chủ trì mời đồng chí phát biểu, nhưng micrô của đồng chí đang bị chủ trì tắt.',
   },
   chair: {
     pageTitle: 'Chủ trì cuộc họp',
@@ -157,6 +161,12 @@ export default {
     closeVote: 'Kết thúc biểu quyết',
     closeWithoutHall: 'Thư ký chưa ghi số giơ tay tại hội trường. Vẫn kết thúc biểu quyết?',
     voteClosed: 'Đã kết thúc biểu quyết.',
+    mute: 'Tắt micrô',
+    unmute: 'Bật micrô',
+    micMuted: 'micrô đã tắt',
+    hallMic: 'Micrô hội trường',
+    mutedDone: 'Đã tắt micrô: {name}.',
+    unmutedDone: 'Đã bật lại micrô: {name}.',
   },
   clerk: {
     pageTitle: 'Thư ký cuộc họp',

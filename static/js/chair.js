@@ -132,19 +132,53 @@ function renderQuorum(state) {
       h('div', { class: 'figure' }, h('strong', {}, String(counts[key] || 0)), t(`attendance.${key}`)),
     ),
   );
+  // Each present member's microphone (and the hall's) can be muted by the chair: a journaled command.
+  const canMute = state.opened && state.status !== 'ended';
   fill(
     $('#attendance'),
+    canMute
+      ? h('li', {}, h('span', { class: 'grow' }, t('chair.hallMic'), micPill(state.hall_muted)), muteButton(state, null, t('chair.hallMic')))
+      : null,
     state.roster.map((person) => {
       const record = attendanceOf(state, person.member_id);
       const label = record.status === 'present' ? t(`attendance.${record.mode}`) : t(`attendance.${record.status}`);
+      const muted = isMuted(state, person.member_id);
       return h(
         'li',
         {},
-        h('span', { class: 'grow' }, person.name, ' ', h('span', { class: 'muted' }, `· ${t(`category.${person.category}`)}`)),
+        h('span', { class: 'grow' }, person.name, ' ', h('span', { class: 'muted' }, `· ${t(`category.${person.category}`)}`), micPill(muted)),
         h('span', {}, label, record.reason ? ` — ${record.reason}` : ''),
+        canMute && (record.status === 'present' || muted) ? muteButton(state, person.member_id, person.name) : null,
       );
     }),
   );
+}
+
+/** Whether the chair has muted this member's microphone (the hall's when `memberId` is null). */
+function isMuted(state, memberId) {
+  return memberId === null ? Boolean(state.hall_muted) : (state.muted || []).includes(memberId);
+}
+
+function micPill(muted) {
+  return muted ? [' ', h('span', { class: 'pill pill-warn' }, t('chair.micMuted'))] : null;
+}
+
+function muteButton(state, memberId, name) {
+  const muted = isMuted(state, memberId);
+  const label = t(muted ? 'chair.unmute' : 'chair.mute');
+  const mic = memberId === null ? 'hall' : String(memberId);
+  return h(
+    'button',
+    { type: 'button', class: 'btn btn-small', 'aria-label': `${label}: ${name}`, dataset: { mic }, onclick: () => toggleMute(memberId, name) },
+    label,
+  );
+}
+
+// The state is read at click time: a button kept across updates must not act on an old copy.
+function toggleMute(memberId, name) {
+  const muted = isMuted(live.state, memberId);
+  const target = memberId === null ? { hall: true } : { member_id: memberId };
+  act({ type: muted ? 'unmute_microphone' : 'mute_microphone', ...target }, t(muted ? 'chair.unmutedDone' : 'chair.mutedDone', { name }));
 }
 
 function renderAgenda(state) {

@@ -39,6 +39,7 @@ let meetingId = null;
 let me = null;
 let joined = false;
 let lastFloorHolder = null;
+let lastMuted = null; // whether the chair had muted me at the last render (null: not rendered yet)
 let docsLoaded = false;
 
 function setJoinStatus(text, isError = false) {
@@ -279,18 +280,28 @@ function renderStatus(state) {
 function renderFloor(state) {
   const floor = state.floor;
   const mine = floor && floor.member_id === me;
+  // The chair's mute (in the journal, so it holds across reconnects): the server no longer mixes my voice,
+  // and the page keeps the microphone closed and says so, even while I have the floor.
+  const muted = (state.muted || []).includes(me);
+  const open = Boolean(mine) && !muted;
   $('#floor-name').textContent = floor ? (mine ? t('member.youSpeak') : nameOf(state, floor.member_id)) : t('member.nobodySpeaking');
   renderTimer($('#floor-timer'), state, live.now());
+  $('#muted-notice').hidden = !muted;
   const micState = $('#mic-state');
-  micState.className = `mic ${mine ? 'mic-live' : 'mic-off'}`;
-  micState.textContent = mine ? t('member.micLive') : media?.hasMic ? t('member.micOff') : t('member.listenOnly');
+  micState.className = `mic ${open ? 'mic-live' : 'mic-off'}`;
+  if (muted) micState.textContent = t('member.micMuted');
+  else micState.textContent = mine ? t('member.micLive') : media?.hasMic ? t('member.micOff') : t('member.listenOnly');
   $('#yield').hidden = !mine;
-  media?.setMicLive(Boolean(mine));
+  media?.setMicLive(open);
   const holder = floor ? floor.member_id : null;
   if (holder !== lastFloorHolder) {
-    if (mine) announce(t('member.floorGranted'));
+    if (mine) announce(t(muted ? 'member.floorGrantedMuted' : 'member.floorGranted'));
     else if (lastFloorHolder === me) announce(t('member.floorEnded'));
     lastFloorHolder = holder;
+  }
+  if (muted !== lastMuted) {
+    if (lastMuted !== null) announce(t(muted ? 'member.mutedByChair' : 'member.unmutedByChair'));
+    lastMuted = muted;
   }
 }
 
