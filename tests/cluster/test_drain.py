@@ -352,6 +352,25 @@ async def test_a_drain_is_no_departure_but_records_one_already_under_way(context
     assert attendance == [("checked_in", staying), ("checked_in", dropped), ("left", dropped)]
 
 
+@pytest.mark.parametrize("path", ["/api/meetings/{m}/commands", "/web/meetings/{m}/open", "/web/meetings/{m}/checkin"])
+def test_every_http_journal_write_is_turned_away_while_draining(context, branch, path):
+    """Not only commands: opening the meeting and a check-in with the room's code write to the journal too."""
+    from starlette.testclient import TestClient
+
+    from meeting.app import create_app
+
+    app = create_app(context=context)
+    with TestClient(app) as client:
+        app.state.live.draining = True
+        answer = client.post(
+            path.format(m=branch.meeting_id), json={}, headers={"Authorization": f"Bearer {token(branch.clerk, 1)}"}
+        )
+        app.state.live.draining = False
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "1"
+    assert answer.json()["error"]["code"] == "node_draining"
+    assert context.service.events_after(branch.meeting_id, 0) == []
+
+
 # Every WebSocket the page opens, in order (net.js opens them with `new WebSocket(url)`).
 LOG_SOCKETS = """
 (() => {
