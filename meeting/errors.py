@@ -91,6 +91,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Người đang có mặt không thể ghi vắng.",
         "Someone who is present cannot be marked absent.",
     ),
+    "attended_cannot_be_absent": (
+        "Đồng chí này đã dự họp rồi ra về: biên bản ghi là có mặt và về sớm, không ghi vắng.",
+        "This member attended and then left: the minutes show them present and leaving early, not absent.",
+    ),
     # votes
     "vote_already_open": ("Đang có một cuộc biểu quyết chưa kết thúc.", "Another vote is still open."),
     "vote_exists": ("Mã biểu quyết này đã được dùng.", "This vote id is already used."),

@@ -335,6 +335,9 @@ def _(command: cmd.MarkAbsent, state, actor, at):
     member_id = _require_member(state, command.member_id)
     if state.is_present(member_id):
         raise Rejected("present_cannot_be_absent")
+    if state.attendance_of(member_id).status == AttendanceStatus.LEFT:
+        # They attended: the record lists them present and leaving early; "absent" would erase that.
+        raise Rejected("attended_cannot_be_absent")
     reason = command.reason.strip() if command.reason else None
     return [ev.MarkedAbsent(at=at, member_id=member_id, reason=reason or None)]
 

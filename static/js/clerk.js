@@ -321,7 +321,9 @@ function renderRoster(state) {
           : null,
         present
           ? button(t('clerk.leave'), person.name, () => act({ type: 'leave', member_id: person.member_id }))
-          : button(t('clerk.absent'), person.name, () => markAbsent(person)),
+          : record.status === 'left'
+            ? null // attended and left: the record says so, never "absent"
+            : button(t('clerk.absent'), person.name, () => markAbsent(person)),
       );
     }),
   );

@@ -143,6 +143,14 @@ def test_present_member_cannot_be_marked_absent():
     assert meeting.refuse(c.MarkAbsent(member_id=3), SYSTEM) == "present_cannot_be_absent"
 
 
+def test_a_member_who_attended_and_left_cannot_be_marked_absent():
+    """Leaving early is in the record as such; marking them absent afterwards would erase that they attended."""
+    meeting = started(3)
+    meeting.do(c.Leave(member_id=3), CLERK)
+    assert meeting.refuse(c.MarkAbsent(member_id=3, reason="Về sớm"), CLERK) == "attended_cannot_be_absent"
+    assert record(meeting, 3).status == AttendanceStatus.LEFT
+
+
 def test_absent_member_who_comes_anyway_checks_in():
     meeting = Meeting()
     meeting.do(c.MarkAbsent(member_id=3, reason="Ốm"), CLERK)
