@@ -262,6 +262,7 @@ export default {
     openChair: 'Chair',
     openClerk: 'Clerk',
     openHall: 'Room screen',
+    nav: 'Other work',
   },
   errors: {
     network: 'Cannot reach the server. Please check the network; trying again by itself.',

@@ -267,6 +267,7 @@ export default {
     openChair: 'Chủ trì',
     openClerk: 'Thư ký',
     openHall: 'Màn hình hội trường',
+    nav: 'Công việc khác',
   },
   errors: {
     network: 'Không kết nối được máy chủ. Xin kiểm tra mạng; máy sẽ tự thử lại.',

@@ -7,7 +7,23 @@ await bootPage();
 function nextPage() {
   const next = new URLSearchParams(location.search).get('next');
   // Only our own pages: never a redirect to another site.
-  return next && /^\/(join|chair|clerk|hall)(\?[\w=&%.-]*)?$/.test(next) ? next : null;
+  return next && /^\/(join|chair|clerk|hall|branch|resolutions|stats|commune)(\?[\w=&%.-]*)?$/.test(next) ? next : null;
+}
+
+/**
+ * The other pages this person may use, by role: [label key, address]. Each page adds its own line here.
+ * `session.role`: secretary | deputy | member, or admin for a commune committee admin.
+ */
+function navLinks(session) {
+  const manager = session.role === 'secretary' || session.role === 'deputy';
+  const links = [];
+  return links;
+}
+
+function renderNav(session) {
+  const links = navLinks(session);
+  $('#nav').hidden = !links.length;
+  fill($('#nav-links'), links.map(([key, href]) => h('li', {}, h('a', { class: 'btn btn-wide', href }, t(key)))));
 }
 
 async function submit(event) {
@@ -41,6 +57,7 @@ async function showMeetings() {
   $('#login-view').hidden = true;
   $('#meetings-view').hidden = false;
   $('#who').textContent = session.name ? t('login.signedInAs', { name: session.name }) : '';
+  renderNav(session);
   const list = $('#meetings');
   fill(list, h('li', { class: 'muted' }, t('common.loading')));
   let meetings;
