@@ -25,7 +25,7 @@ T0 = datetime(2024, 11, 20, 7, 30, tzinfo=UTC)
 CHAIR, CLERK = 1, 2
 OFFICIALS = (1, 2, 3, 4, 5, 6)
 PROBATIONARY, EXEMPT, GUEST = 7, 8, 9
-NOT_IN_ROSTER = 99
+NOT_IN_ROSTER = 10**6  # no member id, in a test roster or a real database
 
 # The default agenda: only the discussion has a speaking-time limit.
 OPENING, REPORT, DISCUSSION, RESOLUTION, CLOSING = "opening", "report", "discussion", "resolution", "closing"

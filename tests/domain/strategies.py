@@ -80,8 +80,10 @@ CLERK_COMMANDS = (c.MarkAbsent, c.RecordHallCount, c.WriteEntry, c.ReviseEntry)
 
 
 def command_strategy(opening: ev.JournalOpened) -> st.SearchStrategy[c.Command]:
+    """Any command about this meeting's members and items (and a stranger and a missing item now and then)."""
+    items = [item.id for item in opening.agenda]
     member = st.sampled_from([*(m.member_id for m in opening.roster), NOT_IN_ROSTER])
-    item = st.sampled_from([*AGENDA, "no-such-item"])
+    item = st.sampled_from([*items, "no-such-item"])
     vote = st.sampled_from(VOTE_IDS)
     entry = st.sampled_from(ENTRY_IDS)
     text = st.sampled_from(["Ý kiến phát biểu", "Đã sửa lại", "Kết luận của chủ trì"])
@@ -91,7 +93,7 @@ def command_strategy(opening: ev.JournalOpened) -> st.SearchStrategy[c.Command]:
         st.builds(c.OpenItem, item_id=item),
         st.builds(c.CloseItem, item_id=item),
         st.builds(c.SkipItem, item_id=item),
-        st.permutations(list(AGENDA)).map(lambda order: c.ReorderAgenda(order=order)),
+        st.permutations(items).map(lambda order: c.ReorderAgenda(order=order)),
         st.builds(c.ConcludeItem, item_id=item, text=text),
         st.just(c.StartMeeting()),
         st.builds(c.LowerHand, member_id=st.none() | member),
@@ -123,30 +125,35 @@ def command_strategy(opening: ev.JournalOpened) -> st.SearchStrategy[c.Command]:
     )
 
 
-def steps(opening: ev.JournalOpened) -> st.SearchStrategy[Step]:
-    commands = command_strategy(opening)
+def entitled_actor(draw: st.DrawFn, opening: ev.JournalOpened, command: c.Command, stray_one_in: int = 7) -> Actor:
+    """Mostly whoever is entitled to the command, so that much is accepted; one time in `stray_one_in` anyone at
+    all (a stranger, the hall, the system), so that refusals happen too."""
     members = [Actor.member(m.member_id) for m in opening.roster]
     anyone = st.sampled_from([*members, SYSTEM, HALL, Actor.member(NOT_IN_ROSTER)])
-    a_member = st.sampled_from(members) if members else anyone
     chair = Actor.member(opening.chair_id) if opening.chair_id is not None else None
     clerk = Actor.member(opening.clerk_id) if opening.clerk_id is not None else None
+    if draw(st.integers(0, stray_one_in - 1)) == 3:
+        return draw(anyone)
+    if isinstance(command, CHAIR_COMMANDS) and chair is not None:
+        return chair
+    if isinstance(command, CLERK_COMMANDS) and clerk is not None:
+        return clerk
+    if isinstance(command, c.CheckIn | c.Leave):
+        return draw(st.sampled_from([x for x in (Actor.member(command.member_id), SYSTEM, clerk) if x]))
+    if isinstance(command, c.EndExpiredFloor):
+        return SYSTEM
+    # The member's own commands: hands, the floor, ballots.
+    return draw(st.sampled_from(members)) if members else draw(anyone)
+
+
+def steps(opening: ev.JournalOpened) -> st.SearchStrategy[Step]:
+    commands = command_strategy(opening)
 
     @st.composite
     def step(draw: st.DrawFn) -> Step:
         # Ending the meeting stops nearly everything else, so it comes rarely.
         command = c.EndMeeting() if draw(st.integers(0, 40)) == 20 else draw(commands)
-        if draw(st.integers(0, 6)) == 3:  # now and then, somebody who is (probably) not entitled
-            actor = draw(anyone)
-        elif isinstance(command, CHAIR_COMMANDS) and chair is not None:
-            actor = chair
-        elif isinstance(command, CLERK_COMMANDS) and clerk is not None:
-            actor = clerk
-        elif isinstance(command, c.CheckIn | c.Leave):
-            actor = draw(st.sampled_from([x for x in (Actor.member(command.member_id), SYSTEM, clerk) if x]))
-        elif isinstance(command, c.EndExpiredFloor):
-            actor = SYSTEM
-        else:  # the member's own commands: hands, the floor, ballots
-            actor = draw(a_member)
+        actor = entitled_actor(draw, opening, command)
         return Step(command, actor, draw(st.sampled_from([0, 0, 1, 30, 200, 400])))
 
     return step()
