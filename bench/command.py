@@ -42,9 +42,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _common import SECRET, pg_schema
 
 from meeting.context import AppContext
 from meeting.db.models import Branch, Member
@@ -55,8 +57,6 @@ from meeting.planning import create_meeting
 from meeting.service import MeetingService
 from meeting.settings import Settings
 
-PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
-SECRET = "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 MEMBERS = 30
 FOLD_ENTRIES = (1_000, 4_000, 16_000)
 
@@ -231,17 +231,8 @@ def database(kind: str, directory: str) -> Iterator[tuple[str, str]]:
     if kind == "sqlite":
         yield f"sqlite:///{directory}/command.db", "sqlite (temporary file, WAL, synchronous=NORMAL)"
         return
-    schema = f"bench_command_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        version = connection.execute(text("SHOW server_version")).scalar()
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}", f"postgresql {version} on 127.0.0.1:5432 (schema, dropped)"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with pg_schema("bench_command") as schema:
+        yield schema.url, schema.describe()
 
 
 def main() -> None:

@@ -43,8 +43,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-SECRET = "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
-PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
+
+from _common import PG_URL, SECRET, pg_schema  # noqa: E402 (bench/ is the script's own folder)
 
 
 # -- set-up: meetings that are running, with every member checked in ----------------------------------------------
@@ -305,18 +305,8 @@ def database(kind: str, name: str, workdir: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{workdir / name}.db"
         return
-    from sqlalchemy import create_engine, text
-
-    schema = f"bench_fanout_{name}_{os.getpid()}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with pg_schema(f"bench_fanout_{name}") as schema:
+        yield schema.url
 
 
 def scenario(

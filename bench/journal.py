@@ -23,16 +23,17 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, insert, text
+from sqlalchemy import Engine, insert
 from sqlalchemy.orm import Session, sessionmaker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _common import pg_schema
 
 from meeting import journal
 from meeting.db import models as m
@@ -45,7 +46,6 @@ from meeting.domain.model import MeetingKind
 from meeting.planning import create_meeting
 from meeting.service import MeetingService, build_journal_opened
 
-PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 OFFICIALS = 12
 CONCURRENT_MEETINGS = 50
 REBUILD_EVENTS = 10_000
@@ -307,23 +307,12 @@ def run_sqlite(plan: Plan) -> dict:
 
 
 def run_postgresql(plan: Plan) -> dict:
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(f"{PG_URL}?options=-csearch_path%3D{schema}")
-    try:
-        with engine.connect() as connection:
-            version = connection.execute(text("SHOW server_version")).scalar()
-        return {
-            "url": f"postgresql {version} on 127.0.0.1:5432 (schema {schema}, dropped)",
-            **bench_database(engine, plan, "p"),
-        }
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with pg_schema("bench_journal") as schema:
+        engine = make_engine(schema.url)
+        try:
+            return {"url": schema.describe(), **bench_database(engine, plan, "p")}
+        finally:
+            engine.dispose()
 
 
 def main() -> None:

@@ -15,28 +15,25 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from pathlib import Path
-
-from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from fanout import SECRET, cpu_seconds, free_port, prepare, run_client_process, wait_port  # noqa: E402
+from _common import SECRET, pg_schema  # noqa: E402
+from fanout import cpu_seconds, free_port, prepare, run_client_process, wait_port  # noqa: E402
 
-PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 PER_MEETING = 30
 TARGET_P99_MS = 100.0
 
 
 def step(nodes: int, meetings: int, paced_s: float, workdir: Path) -> dict:
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    with pg_schema("bench_scale") as schema:
+        return run_step(schema.url, nodes, meetings, paced_s, workdir)
+
+
+def run_step(url: str, nodes: int, meetings: int, paced_s: float, workdir: Path) -> dict:
     servers = []
     try:
         specs = prepare(url, meetings, PER_MEETING)
@@ -75,9 +72,6 @@ def step(nodes: int, meetings: int, paced_s: float, workdir: Path) -> dict:
                 server.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 server.kill()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def capacity(nodes: int, sizes: list[int], paced_s: float, workdir: Path) -> dict:
