@@ -23,6 +23,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "token_invalid": ("Mã truy cập không hợp lệ.", "The access token is not valid."),
     "invite_invalid": ("Liên kết mời không hợp lệ hoặc đã hết hạn.", "The invite link is invalid or has expired."),
     "forbidden": ("Bạn không có quyền thực hiện việc này.", "You are not allowed to do this."),
+    "last_secretary": (
+        "Chi bộ phải luôn có một bí thư đang sinh hoạt và có tài khoản đăng nhập: hãy giao vai trò bí thư cho "
+        "đồng chí khác trước.",
+        "The branch must always keep an active secretary with a login: make someone else secretary first.",
+    ),
     "internal": ("Lỗi hệ thống, vui lòng thử lại.", "Internal error, please try again."),
     "not_ready": ("Dịch vụ chưa sẵn sàng: {detail}.", "The service is not ready: {detail}."),
     # the live connection

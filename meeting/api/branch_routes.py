@@ -8,6 +8,7 @@ import anyio
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
@@ -31,6 +32,7 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 Code = Annotated[str, Field(min_length=2, max_length=50, pattern=r"^[a-z0-9][a-z0-9-]*$")]
 Small = Annotated[int, Field(ge=1, le=100)]
 BranchRole = Annotated[str, Field(pattern=r"^(secretary|deputy|member)$")]
+Username = Annotated[str, Field(min_length=3, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")]
 
 
 class RulesFields(BaseModel):
@@ -61,7 +63,7 @@ class MemberCreate(BaseModel):
     category: Category
     role: BranchRole = "member"
     phone: Annotated[str, Field(max_length=30)] = ""
-    username: Annotated[str, Field(min_length=3, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")] | None = None
+    username: Username | None = None
     password: Annotated[str, Field(min_length=8, max_length=200)] | None = None
 
     @model_validator(mode="after")
@@ -78,6 +80,7 @@ class MemberUpdate(BaseModel):
     role: BranchRole | None = None
     phone: Annotated[str, Field(max_length=30)] | None = None
     active: bool | None = None
+    username: Username | None = None  # gives a member without a login one (with `password`)
     password: Annotated[str, Field(min_length=8, max_length=200)] | None = None
 
 
@@ -242,20 +245,51 @@ async def update_member(request: Request) -> JSONResponse:
     who = principal(request)
     body = await parse_body(request, MemberUpdate)
     password_hash = await anyio.to_thread.run_sync(hash_password, body.password) if body.password else None
+    taken = Rejected("conflict", status=409, detail=f"username {body.username} is taken")
     with ctx(request).sessions.begin() as session:
         member = visible_member(session, who, int_param(request, "member_id"))
         manageable_branch(session, who, member.branch_id)
+        secretaries = _secretaries(session, member.branch_id)
         for name in ("full_name", "role", "phone", "active"):
             value = getattr(body, name)
             if value is not None:
                 setattr(member, name, value)
         if body.category is not None:
             member.category = body.category.value
-        if password_hash is not None:
+        if body.username is not None:
+            if member.user is not None:
+                raise Rejected("bad_request", status=422, detail="this member has a login already")
+            if password_hash is None:
+                raise Rejected("bad_request", status=422, detail="username and password go together")
+            if session.scalar(select(func.count()).select_from(User).where(User.username == body.username)):
+                raise taken
+            member.user = User(username=body.username, password_hash=password_hash, display_name=member.full_name)
+            try:
+                session.flush()
+            except IntegrityError:  # the same name created by another request since the check above
+                raise taken from None
+        elif password_hash is not None:
             if member.user is None:
                 raise Rejected("bad_request", status=422, detail="this member has no login")
             member.user.password_hash = password_hash
+        _keep_a_secretary(session, member.branch_id, secretaries)
         return JSONResponse(member_to_json(member))
+
+
+def _secretaries(session: Session, branch_id: int) -> int:
+    """Active secretaries with a login: those who can run the branch from here."""
+    session.flush()
+    return session.scalar(
+        select(func.count())
+        .select_from(Member)
+        .where(Member.branch_id == branch_id, Member.role == "secretary", Member.active, Member.user_id.is_not(None))
+    )
+
+
+def _keep_a_secretary(session: Session, branch_id: int, before: int) -> None:
+    """A change may not take the branch's last secretary away (demoted, deactivated): nobody could run it then."""
+    if before and not _secretaries(session, branch_id):
+        raise Rejected("last_secretary", status=409)
 
 
 @describe("Take a member off the active roster (their history is kept)")
@@ -264,7 +298,9 @@ def deactivate_member(request: Request) -> JSONResponse:
     with ctx(request).sessions.begin() as session:
         member = visible_member(session, who, int_param(request, "member_id"))
         manageable_branch(session, who, member.branch_id)
+        secretaries = _secretaries(session, member.branch_id)
         member.active = False
+        _keep_a_secretary(session, member.branch_id, secretaries)
         return JSONResponse(member_to_json(member))
 
 

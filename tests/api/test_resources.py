@@ -259,6 +259,40 @@ def test_member_changes_and_deactivation_keep_the_history(client, branch, chair)
     _error(client.get("/api/members/987654", headers=chair), 404, "not_found")
 
 
+def test_a_member_without_a_login_is_given_one_and_can_then_sign_in(client, branch, chair):
+    path = f"/api/members/{branch.probationary}"
+    _error(client.patch(path, json={"username": "du-bi-1"}, headers=chair), 422, "bad_request")  # no password
+    given = client.patch(path, json={"username": "du-bi-1", "password": "mat-khau-dai-1"}, headers=chair)
+    assert given.status_code == 200 and given.json()["username"] == "du-bi-1"
+    signed_in = client.post("/api/auth/login", json={"username": "du-bi-1", "password": "mat-khau-dai-1"})
+    assert signed_in.status_code == 200 and signed_in.json()["me"]["member_id"] == branch.probationary
+    again = client.patch(path, json={"username": "du-bi-2", "password": "mat-khau-dai-2"}, headers=chair)
+    _error(again, 422, "bad_request")  # a login already: its password may change, its name may not
+    taken = client.patch(
+        f"/api/members/{branch.clerk}", json={"username": "du-bi-1", "password": "mat-khau-dai-3"}, headers=chair
+    )
+    _error(taken, 409, "conflict")
+
+
+def test_the_branch_keeps_its_last_secretary(client, context):
+    """Demoting or deactivating the only secretary who can sign in would leave nobody to run the branch."""
+    from tests.factories import seed_branch
+
+    branch = seed_branch(context.sessions, code="cb-last-sec", with_logins=True)
+    token = issue_access_token(Principal(None, branch.chair, branch.branch_id, "secretary"), TEST_SECRET)
+    secretary = {"Authorization": f"Bearer {token}"}
+    path = f"/api/members/{branch.chair}"
+    _error(client.patch(path, json={"role": "member"}, headers=secretary), 409, "last_secretary")
+    _error(client.patch(path, json={"active": False}, headers=secretary), 409, "last_secretary")
+    _error(client.delete(path, headers=secretary), 409, "last_secretary")
+    roster = client.get(f"/api/branches/{branch.branch_id}/members", headers=secretary).json()["members"]
+    assert {m["id"]: (m["role"], m["active"]) for m in roster}[branch.chair] == ("secretary", True)  # unchanged
+    # Once another member with a login is secretary, the first may step down.
+    successor = branch.officials[2]
+    assert client.patch(f"/api/members/{successor}", json={"role": "secretary"}, headers=secretary).status_code == 200
+    assert client.patch(path, json={"role": "member"}, headers=secretary).status_code == 200
+
+
 def test_meeting_changes_and_cancelling_end_when_the_journal_opens(client, branch, chair, clerk):
     path = f"/api/meetings/{branch.meeting_id}"
     moved = client.patch(path, json={"place": "Hội trường", "scheduled_at": "2030-01-05T19:30:00+07:00"}, headers=chair)
