@@ -353,10 +353,11 @@ def send_absence_notice(
 
 
 def withdraw_absence_notice(session: Session, meeting_id: int, member_id: int, now: datetime | None = None) -> None:
-    """The member will come after all. Kept (withdrawn), so the chair sees the change of plan."""
+    """The member will come after all. Kept (withdrawn), so the chair sees the change of plan. Once the meeting
+    has started the notice stands (it is in the attendance log); a member who comes anyway simply checks in."""
     meeting = get_meeting(session, meeting_id)
     if meeting.status != "scheduled":
-        raise Rejected("absence_too_late")
+        raise Rejected("absence_withdraw_too_late")
     notice = session.scalars(
         select(AbsenceNotice).where(
             AbsenceNotice.meeting_id == meeting_id,

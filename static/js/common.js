@@ -94,11 +94,11 @@ export function confirmDialog(question, { yes = t('common.confirm'), no = t('com
   });
 }
 
-/** Ask for a line of text in a modal dialog; resolves the text or null. */
-export function promptDialog(question, { value = '', label = question, required = false } = {}) {
+/** Ask for a line of text in a modal dialog (at most `maxlength` characters); resolves the text or null. */
+export function promptDialog(question, { value = '', label = question, required = false, maxlength = null } = {}) {
   return new Promise((resolve) => {
     const dialog = h('dialog', { class: 'dialog', 'aria-labelledby': 'dialog-q' });
-    const input = h('input', { id: 'dialog-input', type: 'text', value, required, autocomplete: 'off' });
+    const input = h('input', { id: 'dialog-input', type: 'text', value, required, maxlength, autocomplete: 'off' });
     const finish = (answer) => {
       dialog.close();
       dialog.remove();

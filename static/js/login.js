@@ -2,6 +2,7 @@
 import { $, bootPage, fill, h } from './common.js';
 import { clock, errorText, t } from './i18n.js';
 import { clearSession, current, isFresh, login, request } from './net.js';
+import { absenceBlock } from './mine.js';
 await bootPage();
 
 function nextPage() {
@@ -17,6 +18,7 @@ function nextPage() {
 function navLinks(session) {
   const manager = session.role === 'secretary' || session.role === 'deputy';
   const links = [];
+  if (manager) links.push(['resolutions.nav', '/resolutions']);
   return links;
 }
 
@@ -98,10 +100,17 @@ async function showMeetings() {
           isClerk || manager ? h('a', { class: 'btn', href: `/clerk?m=${id}` }, t('login.openClerk')) : null,
           isChair || isClerk || manager ? h('a', { class: 'btn', href: `/hall?m=${id}` }, t('login.openHall')) : null,
         ),
+        memberPart(meeting),
       );
     }),
   );
   fill(list, rows);
+}
+
+/** The member's own part of a meeting row (mine.js): the absence notice while the meeting is to come. */
+function memberPart(meeting) {
+  if (meeting.status !== 'scheduled' && !meeting.absence_notice) return null;
+  return h('div', { class: 'row-full' }, absenceBlock(meeting));
 }
 
 $('#login-form').addEventListener('submit', submit);

@@ -111,6 +111,17 @@ async function prepare() {
   } catch (error) {
     setJoinStatus(errorText(error.error), true);
   }
+  showMine();
+}
+
+/** Before the meeting: the absence notice (mine.js, loaded after the Join button works: it is not needed for it). */
+async function showMine() {
+  try {
+    const mine = await import('./mine.js');
+    await mine.showMemberPrep($('#before-meeting'), meetingId);
+  } catch {
+    /* a dropped link: the page works without it */
+  }
 }
 
 async function join() {

@@ -180,6 +180,9 @@ def test_absence_notice_needs_a_reason_and_a_meeting_not_yet_started(context, br
     with context.sessions.begin() as session, pytest.raises(Rejected) as refused:
         planning.send_absence_notice(session, branch.meeting_id, member, "Ốm")
     assert refused.value.code == "absence_too_late"
+    with context.sessions.begin() as session, pytest.raises(Rejected) as refused:
+        planning.withdraw_absence_notice(session, branch.meeting_id, member)
+    assert refused.value.code == "absence_withdraw_too_late"
 
 
 def test_designated_speaker_who_sends_an_absence_notice_is_flagged(context, thematic):

@@ -1,0 +1,128 @@
+// A member's own business around a meeting, on the sign-in page's meeting list and on the member page:
+// the absence notice (báo vắng) for a meeting still to come.
+//
+// `meeting` is an entry of GET /api/prep/my/meetings: {meeting_id, title, status, scheduled_at, place,
+// absence_notice: {reason, sent_at} | null}. The server says what is too late (meeting/planning.py
+// send_absence_notice: only while the meeting is scheduled); the page only offers the buttons then.
+import { announce, confirmDialog, fill, h, promptDialog } from './common.js';
+import { errorText, t } from './i18n.js';
+import { request } from './net.js';
+
+const REASON_MAX = 500; // meeting/api/prep_routes.py AbsenceBody
+const TOO_LATE = new Set(['absence_too_late', 'absence_withdraw_too_late']);
+
+/** A button acting on one meeting: its label first, then which meeting (WCAG 2.5.3, label in name). */
+function meetingButton(id, label, meeting, onclick, extraClass = '') {
+  return h(
+    'button',
+    { type: 'button', id, class: `btn ${extraClass}`.trim(), 'aria-label': `${label}: ${meeting.title}`, onclick },
+    label,
+  );
+}
+
+/** The reason, asked until one is given (null when the member cancels). */
+async function askReason(meeting) {
+  let question = t('absence.ask', { title: meeting.title });
+  for (;;) {
+    const reason = await promptDialog(question, { label: t('absence.reason'), required: true, maxlength: REASON_MAX });
+    if (reason === null) return null;
+    if (reason) return reason;
+    question = `${t('absence.reasonRequired')} ${t('absence.ask', { title: meeting.title })}`;
+  }
+}
+
+/**
+ * The absence notice for one meeting, in an element that redraws itself: "Báo vắng" while the meeting is
+ * scheduled; once sent, "Đã báo vắng: <reason>" and "Rút lại". A refusal stays written under the buttons (a
+ * toast passes too quickly for an elderly reader); "too late" also takes the buttons away.
+ */
+export function absenceBlock(meeting) {
+  const id = meeting.meeting_id;
+  const box = h('div', { class: 'absence stack', dataset: { meeting: id } });
+  let open = meeting.status === 'scheduled';
+  let refusal = null;
+  let busy = false;
+
+  function render() {
+    const notice = meeting.absence_notice;
+    fill(
+      box,
+      notice ? h('p', { class: 'notice absence-sent' }, t('absence.sent', { reason: notice.reason })) : null,
+      open
+        ? notice
+          ? meetingButton(`absence-withdraw-${id}`, t('absence.withdraw'), meeting, withdraw)
+          : meetingButton(`absence-send-${id}`, t('absence.send'), meeting, send)
+        : null,
+      refusal ? h('p', { class: 'error absence-refused', role: 'alert' }, refusal) : null,
+    );
+  }
+
+  async function act(work) {
+    if (busy) return;
+    busy = true;
+    refusal = null;
+    try {
+      await work();
+    } catch (error) {
+      refusal = errorText(error.error);
+      if (TOO_LATE.has(error.code)) open = false; // the meeting has started: nothing more to do here
+      if (error.code === 'not_found' && meeting.absence_notice) meeting.absence_notice = null; // withdrawn elsewhere
+    } finally {
+      busy = false;
+      render();
+      // The button pressed has given way to the other one: keep the keyboard's place on it.
+      (box.querySelector('button') || box).focus?.();
+    }
+  }
+
+  async function send() {
+    const reason = await askReason(meeting);
+    if (reason === null) return;
+    await act(async () => {
+      const sent = await request(`/api/prep/meetings/${id}/absence`, { method: 'POST', body: { reason } });
+      meeting.absence_notice = { reason: sent.reason, sent_at: sent.sent_at };
+      announce(t('absence.sentDone'));
+    });
+  }
+
+  async function withdraw() {
+    if (!(await confirmDialog(t('absence.withdrawConfirm', { title: meeting.title }), { yes: t('absence.withdrawYes') }))) return;
+    await act(async () => {
+      await request(`/api/prep/meetings/${id}/absence`, { method: 'DELETE' });
+      meeting.absence_notice = null;
+      announce(t('absence.withdrawn'));
+    });
+  }
+
+  render();
+  onLanguage(box, render);
+  return box;
+}
+
+/** Redraw `el` in the new language while it is on the page (rows are remade when the list is; the old go). */
+function onLanguage(el, render) {
+  const redraw = () => (el.isConnected ? render() : document.removeEventListener('langchange', redraw));
+  document.addEventListener('langchange', redraw);
+}
+
+/** The member's own meeting list entry for `meetingId`, or null (not in their list, or no member). */
+export async function myMeeting(meetingId) {
+  const { meetings } = await request('/api/prep/my/meetings');
+  return meetings.find((m) => m.meeting_id === meetingId) || null;
+}
+
+/** The member page's part before the meeting starts: a word on what to do if one cannot come, and the notice. */
+export async function showMemberPrep(area, meetingId) {
+  let meeting;
+  try {
+    meeting = await myMeeting(meetingId);
+  } catch {
+    return; // a signed-in officer without a member record, or no network: the page works without it
+  }
+  if (!meeting || (meeting.status !== 'scheduled' && !meeting.absence_notice)) return;
+  const block = absenceBlock(meeting);
+  const render = () => fill(area, meeting.status === 'scheduled' ? h('p', {}, t('absence.hint')) : null, block);
+  render();
+  onLanguage(area, render);
+  area.hidden = false;
+}

@@ -1,0 +1,175 @@
+"""A member's own business around a meeting, in Debian's Chromium: the absence notice (báo vắng) sent and withdrawn
+from the sign-in page's meeting list and from the member page, held by the database and seen on the chair's list of
+notices; a refusal once the meeting has started, written on the page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from meeting import planning
+from meeting.auth import issue_invite_token
+from meeting.db.models import AbsenceNotice
+from meeting.domain import Actor
+from meeting.domain import commands as c
+from meeting.domain.model import MeetingKind
+from tests.browser.conftest import DESKTOP, PASSWORD, PHONE, LiveServer
+from tests.browser.helpers import axe_violations, describe, open_context, screens, watch_errors
+from tests.conftest import TEST_SECRET
+
+TITLE = "Sinh hoạt chi bộ tháng 11"
+
+
+def sign_in_home(page: Page, server: LiveServer, member_id: int) -> None:
+    """The sign-in page with no ?next=: the member lands on their own meeting list."""
+    page.goto(server.url + "/")
+    page.get_by_label("Tên đăng nhập").fill(server.username(member_id))
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    expect(page.locator("#meetings-view")).to_be_visible()
+
+
+def notice_of(server: LiveServer, meeting_id: int, member_id: int) -> tuple[str, bool] | None:
+    """(reason, withdrawn) of the member's absence notice for the meeting, as the database holds it."""
+    with server.context.sessions() as session:
+        notice = session.scalars(
+            select(AbsenceNotice).where(AbsenceNotice.meeting_id == meeting_id, AbsenceNotice.member_id == member_id)
+        ).first()
+        return None if notice is None else (notice.reason, notice.withdrawn_at is not None)
+
+
+def chairs_absence_list(browser, server: LiveServer, meeting_id: int) -> list[tuple[str, str]]:
+    """The preparers' list of notices (GET /api/prep/meetings/{id}/absences), read with the chair's own sign-in."""
+    context = browser.new_context()
+    try:
+        signed_in = context.request.post(
+            server.url + "/api/auth/login",
+            data={"username": server.username(server.branch.chair), "password": PASSWORD},
+        )
+        token = signed_in.json()["access_token"]
+        answer = context.request.get(
+            f"{server.url}/api/prep/meetings/{meeting_id}/absences", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert answer.status == 200, answer.text()
+        return [(n["name"], n["reason"]) for n in answer.json()["absences"]]
+    finally:
+        context.close()
+
+
+def answer_reason(page: Page, reason: str) -> None:
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Lý do vắng mặt").fill(reason)
+    dialog.get_by_role("button", name="Đồng ý").click()
+
+
+def test_a_member_sends_and_withdraws_an_absence_notice_from_their_meeting_list(
+    browser, live_server: LiveServer, artifacts
+):
+    server, branch = live_server, live_server.branch
+    meeting_id, member_id = branch.meeting_id, branch.officials[2]
+    errors: list[str] = []
+    context = open_context(browser, PHONE)
+    page = context.new_page()
+    watch_errors(page, errors, "login")
+    sign_in_home(page, server, member_id)
+    row = page.locator("#meetings > li", has_text=TITLE)
+    send = row.get_by_role("button", name=f"Báo vắng: {TITLE}")
+    expect(send).to_be_visible()
+
+    # A reason of spaces is no reason: asked again, saying why.
+    send.click()
+    answer_reason(page, "   ")
+    expect(page.get_by_role("dialog")).to_contain_text("Xin ghi rõ lý do vắng mặt.")
+    answer_reason(page, "Đi viện kiểm tra sức khỏe")
+    expect(row.locator(".absence-sent")).to_have_text("Đã báo vắng: Đi viện kiểm tra sức khỏe")
+    withdraw = row.get_by_role("button", name=f"Rút lại: {TITLE}")
+    expect(withdraw).to_be_focused()  # the keyboard's place moves to the button that took the other's place
+    assert notice_of(server, meeting_id, member_id) == ("Đi viện kiểm tra sức khỏe", False)
+    assert chairs_absence_list(browser, server, meeting_id) == [("Đảng viên chính thức 3", "Đi viện kiểm tra sức khỏe")]
+    violations = axe_violations(page)
+    assert violations == [], describe(violations)
+    screens(page, artifacts, "login-absence-sent")
+
+    # What the page shows comes from the server: the same after a reload, and in English.
+    page.reload()
+    expect(row.locator(".absence-sent")).to_have_text("Đã báo vắng: Đi viện kiểm tra sức khỏe")
+    page.get_by_role("button", name="English").click()
+    expect(row.locator(".absence-sent")).to_have_text("Absence notice sent: Đi viện kiểm tra sức khỏe")
+    expect(row.get_by_role("button", name=f"Withdraw: {TITLE}")).to_be_visible()
+    page.get_by_role("button", name="Tiếng Việt").click()
+
+    # Withdrawn: asked first; the database keeps it as withdrawn and the chair's list no longer has it.
+    withdraw.click()
+    page.get_by_role("dialog").get_by_role("button", name="Huỷ").click()
+    assert notice_of(server, meeting_id, member_id) == ("Đi viện kiểm tra sức khỏe", False)
+    withdraw.click()
+    expect(page.get_by_role("dialog")).to_contain_text(f'Rút lại báo vắng cuộc họp "{TITLE}"?')
+    page.get_by_role("dialog").get_by_role("button", name="Rút lại báo vắng").click()
+    expect(send).to_be_visible()
+    expect(row.locator(".absence-sent")).to_have_count(0)
+    assert notice_of(server, meeting_id, member_id) == ("Đi viện kiểm tra sức khỏe", True)
+    assert chairs_absence_list(browser, server, meeting_id) == []
+    assert errors == []
+    context.close()
+
+
+def test_the_member_page_takes_an_absence_notice_until_the_meeting_starts(browser, live_server: LiveServer, artifacts):
+    """An invite link for a meeting two hours away: "Báo vắng" under the Join button; once the chair has started
+    the meeting, withdrawing is refused and the page says why, in words that stay."""
+    server, branch, service = live_server, live_server.branch, live_server.context.service
+    member_id = branch.officials[3]
+    with server.context.sessions.begin() as session:
+        soon = planning.create_meeting(
+            session,
+            branch_id=branch.branch_id,
+            kind=MeetingKind.REGULAR,
+            title="Họp chi bộ bất thường",
+            scheduled_at=datetime.now(UTC) + timedelta(hours=2),
+            place="Nhà văn hóa thôn",
+            chair_id=branch.chair,
+            clerk_id=branch.clerk,
+        )
+        soon_id = soon.id
+    invite = issue_invite_token(
+        meeting_id=soon_id,
+        member_id=member_id,
+        branch_id=branch.branch_id,
+        secret=TEST_SECRET,
+        expires_at=datetime.now(UTC) + timedelta(hours=4),
+    )
+    errors: list[str] = []
+    context = open_context(browser, PHONE)
+    page = context.new_page()
+    watch_errors(page, errors, "member")
+    page.goto(f"{server.url}/join#invite={invite}")
+    area = page.locator("#before-meeting")
+    expect(area).to_contain_text("Nếu không dự họp được, xin đồng chí báo vắng và ghi rõ lý do.")
+    expect(page.get_by_role("button", name="Tham gia")).to_be_enabled()
+    area.get_by_role("button", name="Báo vắng: Họp chi bộ bất thường").click()
+    answer_reason(page, "Con ốm phải đưa đi viện")
+    expect(area.locator(".absence-sent")).to_have_text("Đã báo vắng: Con ốm phải đưa đi viện")
+    assert notice_of(server, soon_id, member_id) == ("Con ốm phải đưa đi viện", False)
+    assert chairs_absence_list(browser, server, soon_id) == [("Đảng viên chính thức 4", "Con ốm phải đưa đi viện")]
+    violations = axe_violations(page)
+    assert violations == [], describe(violations)
+    screens(page, artifacts, "member-absence-sent")
+
+    # The chair opens and starts the meeting while the page is open: too late to withdraw, said on the page.
+    service.open(soon_id)
+    service.execute(soon_id, c.StartMeeting(), Actor.member(branch.chair))
+    area.get_by_role("button", name="Rút lại: Họp chi bộ bất thường").click()
+    page.get_by_role("dialog").get_by_role("button", name="Rút lại báo vắng").click()
+    refusal = area.locator(".absence-refused")
+    expect(refusal).to_have_text(
+        'Cuộc họp đã bắt đầu, không rút lại báo vắng được nữa. Nếu đồng chí đến dự, xin bấm "Tham gia" '
+        "hoặc báo thư ký điểm danh."
+    )
+    expect(area.get_by_role("button")).to_have_count(0)
+    expect(area.locator(".absence-sent")).to_have_text("Đã báo vắng: Con ốm phải đưa đi viện")
+    assert notice_of(server, soon_id, member_id) == ("Con ốm phải đưa đi viện", False)
+    # A failed request shows in the console as a failed load (409); nothing else may.
+    assert [e for e in errors if "409" not in e] == [], errors
+    page.set_viewport_size(DESKTOP)
+    context.close()
