@@ -110,6 +110,8 @@ export default {
     unmutedByChair: 'The chair has unmuted your microphone.',
     micMuted: 'Microphone off: nobody can hear you.',
     floorGrantedMuted: 'The chair has given you the floor, but the chair has muted your microphone.',
+    addToCalendar: 'Add to calendar',
+    calendarSaved: 'The meeting\'s calendar file is downloaded. Open it to add the meeting to your phone\'s calendar (with a reminder 2 hours before).',
   },
   chair: {
     pageTitle: 'Chairing the meeting',

@@ -115,6 +115,8 @@ export default {
     unmutedByChair: 'Chủ trì đã bật lại micrô của đồng chí.',
     micMuted: 'Micrô đang tắt: mọi người không nghe thấy đồng chí.',
     floorGrantedMuted: 'Chủ trì mời đồng chí phát biểu, nhưng micrô của đồng chí đang bị chủ trì tắt.',
+    addToCalendar: 'Thêm vào lịch',
+    calendarSaved: 'Đã tải tệp lịch của cuộc họp. Mở tệp để thêm vào lịch trên điện thoại (có nhắc trước 2 giờ).',
   },
   chair: {
     pageTitle: 'Chủ trì cuộc họp',

@@ -2,7 +2,7 @@
 import { $, bootPage, fill, h } from './common.js';
 import { clock, errorText, t } from './i18n.js';
 import { clearSession, current, isFresh, login, request } from './net.js';
-import { absenceBlock } from './mine.js';
+import { meetingPrep } from './mine.js';
 await bootPage();
 
 function nextPage() {
@@ -107,10 +107,10 @@ async function showMeetings() {
   fill(list, rows);
 }
 
-/** The member's own part of a meeting row (mine.js): the absence notice while the meeting is to come. */
+/** The member's own part of a meeting row (mine.js): the absence notice and "Thêm vào lịch" while it is to come. */
 function memberPart(meeting) {
-  if (meeting.status !== 'scheduled' && !meeting.absence_notice) return null;
-  return h('div', { class: 'row-full' }, absenceBlock(meeting));
+  const parts = meetingPrep(meeting);
+  return parts && h('div', { class: 'row-full stack' }, parts);
 }
 
 $('#login-form').addEventListener('submit', submit);

@@ -1,5 +1,5 @@
 // A member's own business around a meeting, on the sign-in page's meeting list and on the member page:
-// the absence notice (báo vắng) for a meeting still to come.
+// the absence notice (báo vắng) for a meeting still to come, and the meeting's calendar file ("Thêm vào lịch").
 //
 // `meeting` is an entry of GET /api/prep/my/meetings: {meeting_id, title, status, scheduled_at, place,
 // absence_notice: {reason, sent_at} | null}. The server says what is too late (meeting/planning.py
@@ -105,6 +105,60 @@ function onLanguage(el, render) {
   document.addEventListener('langchange', redraw);
 }
 
+/** A file name for the meeting's calendar file: its title, without the characters file systems refuse. */
+export function calendarFileName(meeting) {
+  const title = String(meeting.title || '')
+    .replace(/[\\/:*?"<>|\u0000-\u001f]+/g, '-')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 80);
+  return `${title || `hop-chi-bo-${meeting.meeting_id}`}.ics`;
+}
+
+/**
+ * Download the meeting's calendar file (GET /api/prep/meetings/{id}/invitation.ics). It needs the member's token,
+ * so it is fetched here and handed to the browser as a download; opening it adds the meeting to the phone's
+ * calendar, with its reminder.
+ */
+export async function downloadCalendar(meeting) {
+  try {
+    const blob = await request(`/api/prep/meetings/${meeting.meeting_id}/invitation.ics`, { as: 'blob' });
+    const url = URL.createObjectURL(blob);
+    const link = h('a', { href: url, download: calendarFileName(meeting), hidden: true });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    announce(t('member.calendarSaved'));
+  } catch (error) {
+    announce(errorText(error.error), 'error');
+  }
+}
+
+/** "Thêm vào lịch" for one meeting. */
+export function calendarButton(meeting) {
+  const el = h('button', { type: 'button', id: `calendar-${meeting.meeting_id}`, class: 'btn' });
+  el.addEventListener('click', async () => {
+    el.disabled = true;
+    await downloadCalendar(meeting);
+    el.disabled = false;
+  });
+  const label = () => {
+    el.textContent = t('member.addToCalendar');
+    el.setAttribute('aria-label', `${t('member.addToCalendar')}: ${meeting.title}`);
+  };
+  label();
+  onLanguage(el, label);
+  return el;
+}
+
+/** What a member may do about a meeting still to come: the absence notice and the calendar file. */
+export function meetingPrep(meeting) {
+  const upcoming = meeting.status === 'scheduled';
+  if (!upcoming && !meeting.absence_notice) return null;
+  return [absenceBlock(meeting), upcoming ? h('div', { class: 'row' }, calendarButton(meeting)) : null];
+}
+
 /** The member's own meeting list entry for `meetingId`, or null (not in their list, or no member). */
 export async function myMeeting(meetingId) {
   const { meetings } = await request('/api/prep/my/meetings');
@@ -119,9 +173,9 @@ export async function showMemberPrep(area, meetingId) {
   } catch {
     return; // a signed-in officer without a member record, or no network: the page works without it
   }
-  if (!meeting || (meeting.status !== 'scheduled' && !meeting.absence_notice)) return;
-  const block = absenceBlock(meeting);
-  const render = () => fill(area, meeting.status === 'scheduled' ? h('p', {}, t('absence.hint')) : null, block);
+  const parts = meeting && meetingPrep(meeting);
+  if (!parts) return;
+  const render = () => fill(area, meeting.status === 'scheduled' ? h('p', {}, t('absence.hint')) : null, parts);
   render();
   onLanguage(area, render);
   area.hidden = false;

@@ -1,17 +1,19 @@
 """A member's own business around a meeting, in Debian's Chromium: the absence notice (báo vắng) sent and withdrawn
 from the sign-in page's meeting list and from the member page, held by the database and seen on the chair's list of
-notices; a refusal once the meeting has started, written on the page."""
+notices; a refusal once the meeting has started, written on the page; "Thêm vào lịch" downloading the meeting's
+calendar file."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from meeting import planning
 from meeting.auth import issue_invite_token
-from meeting.db.models import AbsenceNotice
+from meeting.db.models import AbsenceNotice, Meeting
 from meeting.domain import Actor
 from meeting.domain import commands as c
 from meeting.domain.model import MeetingKind
@@ -166,10 +168,53 @@ def test_the_member_page_takes_an_absence_notice_until_the_meeting_starts(browse
         'Cuộc họp đã bắt đầu, không rút lại báo vắng được nữa. Nếu đồng chí đến dự, xin bấm "Tham gia" '
         "hoặc báo thư ký điểm danh."
     )
-    expect(area.get_by_role("button")).to_have_count(0)
+    expect(area.locator(".absence").get_by_role("button")).to_have_count(0)
     expect(area.locator(".absence-sent")).to_have_text("Đã báo vắng: Con ốm phải đưa đi viện")
     assert notice_of(server, soon_id, member_id) == ("Con ốm phải đưa đi viện", False)
     # A failed request shows in the console as a failed load (409); nothing else may.
     assert [e for e in errors if "409" not in e] == [], errors
     page.set_viewport_size(DESKTOP)
+    context.close()
+
+
+def calendar_lines(path: str) -> list[str]:
+    """The calendar file's content lines, unfolded (RFC 5545: a line break followed by a space continues a line)."""
+    text = Path(path).read_bytes().decode("utf-8")  # as downloaded, CRLF line ends and all
+    return text.replace("\r\n ", "").split("\r\n")
+
+
+def test_add_to_calendar_downloads_the_meetings_calendar_file(browser, live_server: LiveServer):
+    server, branch = live_server, live_server.branch
+    member_id = branch.officials[4]
+    with server.context.sessions() as session:
+        scheduled = session.get(Meeting, branch.meeting_id).scheduled_at.replace(tzinfo=UTC)
+    start = f"DTSTART:{scheduled.strftime('%Y%m%dT%H%M%SZ')}"
+    errors: list[str] = []
+    context = open_context(browser, PHONE)
+    page = context.new_page()
+    watch_errors(page, errors, "login")
+
+    # From the sign-in page's list: a download named after the meeting, fetched with the member's token.
+    sign_in_home(page, server, member_id)
+    row = page.locator("#meetings > li", has_text=TITLE)
+    with page.expect_download() as downloading:
+        row.get_by_role("button", name=f"Thêm vào lịch: {TITLE}").click()
+    download = downloading.value
+    assert download.suggested_filename == f"{TITLE}.ics"
+    lines = calendar_lines(download.path())
+    assert lines[0] == "BEGIN:VCALENDAR"
+    assert f"SUMMARY:{TITLE}" in lines and start in lines
+    assert "LOCATION:Nhà văn hóa thôn" in lines
+    expect(page.locator("#toast")).to_contain_text("Đã tải tệp lịch của cuộc họp.")
+
+    # From the member page an invite link opens: the same file.
+    page.goto(server.invite_link(member_id))
+    with page.expect_download() as downloading:
+        page.locator("#before-meeting").get_by_role("button", name=f"Thêm vào lịch: {TITLE}").click()
+    assert downloading.value.suggested_filename == f"{TITLE}.ics"
+    lines = calendar_lines(downloading.value.path())
+    assert f"SUMMARY:{TITLE}" in lines and start in lines
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("#before-meeting").get_by_role("button", name=f"Add to calendar: {TITLE}")).to_be_visible()
+    assert errors == []
     context.close()
