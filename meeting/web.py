@@ -48,6 +48,7 @@ PAGES = {
     "/chair": "chair.html",
     "/clerk": "clerk.html",
     "/hall": "hall.html",
+    "/members": "members.html",
     "/resolutions": "resolutions.html",
 }
 STATIC_PREFIX_MARK = "/static/"  # in page shells; rewritten to the versioned prefix

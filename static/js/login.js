@@ -8,7 +8,7 @@ await bootPage();
 function nextPage() {
   const next = new URLSearchParams(location.search).get('next');
   // Only our own pages: never a redirect to another site.
-  return next && /^\/(join|chair|clerk|hall|branch|resolutions|stats|commune)(\?[\w=&%.-]*)?$/.test(next) ? next : null;
+  return next && /^\/(join|chair|clerk|hall|branch|resolutions|stats|commune|members)(\?[\w=&%.-]*)?$/.test(next) ? next : null;
 }
 
 /**
@@ -19,6 +19,7 @@ function navLinks(session) {
   const manager = session.role === 'secretary' || session.role === 'deputy';
   const links = [];
   if (manager) links.push(['resolutions.nav', '/resolutions']);
+  if (manager) links.push(['members.nav', '/members']);
   return links;
 }
 
