@@ -44,9 +44,9 @@ def demo_banner(info: DemoInfo, base: str) -> str:
         "",
         "Chi bộ demo đã sẵn sàng / the demo branch is ready" + (" (mới tạo / just created)" if info.created else ""),
         f"  Đăng nhập / sign in:          {base}/",
-        f"  Chủ trì / chair console:      {base}/chair?meeting={info.meeting_id}",
-        f"  Thư ký / clerk console:       {base}/clerk?meeting={info.meeting_id}",
-        f"  Màn hình hội trường / hall:   {base}/hall?meeting={info.meeting_id}",
+        f"  Chủ trì / chair console:      {base}/chair?m={info.meeting_id}",
+        f"  Thư ký / clerk console:       {base}/clerk?m={info.meeting_id}",
+        f"  Màn hình hội trường / hall:   {base}/hall?m={info.meeting_id}",
         "  Tài khoản demo / demo logins (tên đăng nhập / mật khẩu = username / password):",
     ]
     lines += [f"    {username:<10} / {password}   {who}" for username, password, who in info.logins]

@@ -26,6 +26,7 @@ from meeting.demo import DEMO_PASSWORD, seed_demo
 from meeting.domain.model import Category
 
 CHIBO = Path(sys.executable).parent / "chibo"
+ROOT = Path(__file__).resolve().parents[2]
 LOGIN_LINE = re.compile(r"^ {4}(\S+)\s+/ (\S+)   (.+)$")
 INVITE_LINE = re.compile(r"^ {4}(.+): (http://\S+/join#invite=(\S+))$")
 
@@ -83,7 +84,7 @@ def test_chibo_demo_prints_logins_and_invite_links_that_work(tmp_path):
             invites = [m.groups() for m in map(INVITE_LINE.match, lines) if m]
             assert {username for username, _, _ in logins} >= {"admin", "bithu", "thuky", "dangvien1"}
             assert len(invites) == 2
-            meeting_id = int(re.search(r"/chair\?meeting=(\d+)", text).group(1))
+            meeting_id = int(re.search(r"/chair\?m=(\d+)", text).group(1))
 
             for username, password, _ in logins:
                 assert password == DEMO_PASSWORD
@@ -101,7 +102,11 @@ def test_chibo_demo_prints_logins_and_invite_links_that_work(tmp_path):
                 exchanged = client.post("/api/auth/invite", json={"token": token})
                 assert exchanged.status_code == 200, exchanged.text
                 assert exchanged.json()["me"]["meeting_id"] == meeting_id
-            assert client.get(f"/chair?meeting={meeting_id}").status_code == 200
+            assert client.get(f"/chair?m={meeting_id}").status_code == 200
+            # The consoles read the meeting from the query key the banner prints (common.js meetingIdFromUrl).
+            common = (ROOT / "static" / "js" / "common.js").read_text()
+            read_key = re.search(r"function meetingIdFromUrl\(\) \{\s+const value = [^;]*\.get\('(\w+)'\)", common)
+            assert read_key and read_key.group(1) == "m"
     finally:
         process.send_signal(signal.SIGINT)
         try:
