@@ -50,6 +50,7 @@ PAGES = {
     "/hall": "hall.html",
     "/members": "members.html",
     "/resolutions": "resolutions.html",
+    "/stats": "stats.html",
 }
 STATIC_PREFIX_MARK = "/static/"  # in page shells; rewritten to the versioned prefix
 COMPRESSIBLE = {".html", ".js", ".css", ".svg", ".json", ".txt", ".webmanifest"}

@@ -20,6 +20,7 @@ function navLinks(session) {
   const links = [];
   if (manager) links.push(['resolutions.nav', '/resolutions']);
   if (manager) links.push(['members.nav', '/members']);
+  if (manager) links.push(['stats.nav', '/stats']);
   return links;
 }
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from meeting import planning
+from meeting import planning, stats
 from meeting.db.models import ActionItem, RecordDocument, Resolution
 from meeting.domain import Actor
 from meeting.domain import commands as c
@@ -212,4 +212,109 @@ def test_a_plain_member_is_told_the_pages_are_not_for_them(browser, live_server:
     expect(page.locator("#content")).to_be_hidden()
     expect(page.locator("#loading")).to_be_hidden()
     assert errors == []
+    context.close()
+
+
+def percent_text(rate: float | None) -> str:
+    """What the page shows for a rate: the API's four decimals as a percentage, nothing rounded away."""
+    if rate is None:
+        return "—"
+    hundredths = round(rate * 10000)
+    return f"{hundredths / 100:.2f}".rstrip("0").rstrip(".").replace(".", ",") + "%"
+
+
+STATS_COLUMNS = (
+    "meetings_expected",
+    "attended",
+    "attendance_rate",
+    "in_room",
+    "online",
+    "late",
+    "absent_excused",
+    "absent_unexcused",
+    "times_spoken",
+    "opinions_recorded",
+    "actions_assigned",
+    "actions_done_on_time",
+    "actions_done_late",
+    "actions_overdue",
+    "on_time_rate",
+)
+
+
+def shown_order(page: Page) -> list[int]:
+    return [int(v) for v in page.locator("#stats-body tr").evaluate_all("rows => rows.map(r => r.dataset.member)")]
+
+
+def test_the_stats_table_shows_the_apis_figures_and_the_chart_loads(browser, live_server: LiveServer, artifacts):
+    server, branch = live_server, live_server.branch
+    seeded = stats.seed_history(server.context, branch.branch_id, months=2, seed=7)
+    assert len(seeded) == 3
+    errors: list[str] = []
+    context = open_context(browser, DESKTOP)
+    page = context.new_page()
+    watch_errors(page, errors, "secretary")
+    svg_requests: list[str] = []
+    page.on("request", lambda r: "/participation.svg" in r.url and svg_requests.append(r.url))
+    with page.expect_response(lambda r: r.url.endswith(f"/branches/{branch.branch_id}/participation")) as answer:
+        sign_in(page, server, branch.chair, "/stats")
+    data = answer.value.json()
+    with server.context.sessions() as session:
+        expected = stats.branch_participation(session, branch.branch_id).to_json()
+    assert data["members"] == expected["members"] and data["summary"] == expected["summary"]
+    assert data["summary"]["meetings"] >= 3 and any(m["times_spoken"] for m in data["members"])
+
+    # Every figure is the API's, a rate with its digits; the period and the branch's totals are said in words.
+    expect(page.locator("#stats-body tr")).to_have_count(len(data["members"]))
+    for member in data["members"]:
+        row = page.locator(f'#stats-body tr[data-member="{member["member_id"]}"]')
+        expect(row.locator('[data-column="name"]')).to_contain_text(member["name"])
+        texts = row.locator("td").all_inner_texts()
+        wanted = [percent_text(member[k]) if k.endswith("rate") else str(member[k]) for k in STATS_COLUMNS]
+        assert texts == wanted, (member, texts)
+    expect(page.locator("#summary")).to_contain_text(percent_text(data["summary"]["attendance_rate"]))
+    expect(page.locator("#period-shown")).to_contain_text(f"{data['summary']['meetings']} cuộc họp đã kết thúc")
+    assert shown_order(page) == [m["member_id"] for m in data["members"]]  # the roster's order to begin with
+
+    # Sorted by a column (its header says so), then the other way.
+    by_turns = sorted(data["members"], key=lambda m: (-m["times_spoken"], m["member_id"]))
+    page.get_by_role("button", name="Số lần phát biểu").click()
+    expect(page.locator('th[data-column="times_spoken"]')).to_have_attribute("aria-sort", "descending")
+    assert shown_order(page) == [m["member_id"] for m in by_turns]
+    page.get_by_role("button", name="Số lần phát biểu").click()
+    expect(page.locator('th[data-column="times_spoken"]')).to_have_attribute("aria-sort", "ascending")
+    by_turns_up = sorted(data["members"], key=lambda m: (m["times_spoken"], m["member_id"]))
+    assert shown_order(page) == [m["member_id"] for m in by_turns_up]
+
+    # The chart the API draws, fetched with the token, shown from an object URL.
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#chart'); return i.complete && i.naturalWidth > 0; }"
+    )
+    assert page.locator("#chart").get_attribute("src").startswith("blob:")
+    expect(page.locator("#chart")).to_be_visible()
+    assert len(svg_requests) == 1 and "lang=vi" in svg_requests[0]
+    assert axe_violations(page) == [], describe(axe_violations(page))
+    screens(page, artifacts, "stats")
+
+    # A period: the days are sent as Vietnamese days; a backwards period is refused before asking.
+    page.get_by_label("Từ ngày").fill("2020-03-10")
+    page.get_by_label("Đến hết ngày").fill("2020-03-01")
+    page.get_by_role("button", name="Xem số liệu").click()
+    expect(page.locator("#period-error")).to_have_text("Ngày bắt đầu phải trước hoặc bằng ngày kết thúc.")
+    page.get_by_label("Đến hết ngày").fill("2020-03-31")
+    with page.expect_response(lambda r: "/participation?" in r.url) as answer:
+        page.get_by_role("button", name="Xem số liệu").click()
+    assert "since=2020-03-10T00%3A00%3A00%2B07%3A00" in answer.value.url
+    assert "until=2020-04-01T00%3A00%3A00%2B07%3A00" in answer.value.url
+    expect(page.locator("#period-shown")).to_have_text(
+        "Số liệu từ 10/03/2020 đến hết 31/03/2020: 0 cuộc họp đã kết thúc."
+    )
+    expect(page.locator("#no-members")).to_be_visible()
+
+    # In English, the chart is asked for again in English.
+    with page.expect_request(lambda r: "/participation.svg" in r.url and "lang=en" in r.url):
+        page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("heading", name="Each member")).to_be_visible()
+    expect(page.locator("#chart-status")).to_be_empty()
+    assert errors == [], errors
     context.close()
