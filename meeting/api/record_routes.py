@@ -339,13 +339,25 @@ def review(request: Request) -> JSONResponse:
 
 @describe("My own action items, with their status", tag="record")
 def my_actions(request: Request) -> JSONResponse:
+    """The caller's own action items ("5 rõ") with their status today, newest meeting first.
+
+    Signed in with a password, a member sees every item of theirs. An invite link is a key to one meeting (sent
+    by message, possibly forwarded, no password), so it sees what that meeting deals with and no more: the items
+    its review step goes through (the previous meeting's, whatever their status, and older ones still not done),
+    which are exactly those the member has to report on at this meeting, and the items this meeting sets.
+    Keeping only the items whose own meeting is the invite's would hide the former: they come from an earlier
+    meeting's resolution, and a remote member would join the review without seeing what they must answer for.
+    """
     who = principal(request)
     if who.member_id is None:
         return JSONResponse({"items": []})
+    now = datetime.now(UTC)
     with ctx(request).sessions() as session:
-        items = res.member_actions(session, who.member_id, datetime.now(UTC))
-        if who.meeting_id is not None:  # an invite link sees its own meeting's items only
-            items = [i for i in items if i["meeting_id"] == who.meeting_id]
+        if who.meeting_id is None:
+            items = res.member_actions(session, who.member_id, now)
+        else:
+            meeting = meeting_for_viewer(session, who, who.meeting_id)
+            items = res.member_actions_for_meeting(session, who.member_id, meeting, now)
         return JSONResponse({"items": items})
 
 

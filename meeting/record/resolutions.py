@@ -244,5 +244,19 @@ def member_actions(session: Session, member_id: int, at: datetime) -> list[dict[
     ]
 
 
+def member_actions_for_meeting(
+    session: Session, member_id: int, meeting: Meeting, at: datetime
+) -> list[dict[str, Any]]:
+    """The member's own items that `meeting` deals with: those its review step goes through (`review_rows`: the
+    previous meeting's items whatever their status, and older ones not yet done), which the member reports on
+    there, and those the meeting itself sets. Newest meeting first, as `member_actions`."""
+    reviewed = {row.action_id for row in review_rows(session, meeting, at)}
+    return [
+        item
+        for item in member_actions(session, member_id, at)
+        if item["meeting_id"] == meeting.id or item["action_id"] in reviewed
+    ]
+
+
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -261,6 +261,14 @@ export default {
     withdrawYes: 'Withdraw the notice',
     withdrawn: 'Absence notice withdrawn.',
   },
+  tasks: {
+    title: 'Your tasks',
+    forMeeting: 'The tasks you report on at this meeting, and those this meeting sets.',
+    summary: 'Overdue: {overdue} · In progress: {open} · Done: {done}',
+    empty: 'You have no tasks from resolutions.',
+    from: 'From the resolution of: {title} ({date})',
+    failed: 'Could not load your tasks.',
+  },
   members: {
     pageTitle: 'Branch members',
     heading: 'Branch members',

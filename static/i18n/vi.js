@@ -266,6 +266,14 @@ export default {
     withdrawYes: 'Rút lại báo vắng',
     withdrawn: 'Đã rút lại báo vắng.',
   },
+  tasks: {
+    title: 'Nhiệm vụ của đồng chí',
+    forMeeting: 'Nhiệm vụ đồng chí cần báo cáo tại cuộc họp này, và nhiệm vụ cuộc họp này giao.',
+    summary: 'Quá hạn: {overdue} · Đang thực hiện: {open} · Đã hoàn thành: {done}',
+    empty: 'Đồng chí chưa có nhiệm vụ nào theo nghị quyết.',
+    from: 'Theo nghị quyết cuộc họp: {title} ({date})',
+    failed: 'Chưa tải được danh sách nhiệm vụ.',
+  },
   members: {
     pageTitle: 'Đảng viên của chi bộ',
     heading: 'Đảng viên của chi bộ',

@@ -2,7 +2,7 @@
 import { $, bootPage, fill, h } from './common.js';
 import { clock, errorText, t } from './i18n.js';
 import { clearSession, current, isFresh, login, request } from './net.js';
-import { meetingPrep } from './mine.js';
+import { meetingPrep, showTasks } from './mine.js';
 await bootPage();
 
 function nextPage() {
@@ -62,6 +62,7 @@ async function showMeetings() {
   $('#meetings-view').hidden = false;
   $('#who').textContent = session.name ? t('login.signedInAs', { name: session.name }) : '';
   renderNav(session);
+  showMyTasks(session);
   const list = $('#meetings');
   fill(list, h('li', { class: 'muted' }, t('common.loading')));
   let meetings;
@@ -113,6 +114,12 @@ async function showMeetings() {
 function memberPart(meeting) {
   const parts = meetingPrep(meeting);
   return parts && h('div', { class: 'row-full stack' }, parts);
+}
+
+/** "Nhiệm vụ của đồng chí": the member's own tasks from past resolutions (mine.js); none for a commune admin. */
+function showMyTasks(session) {
+  if (session.memberId == null) return;
+  showTasks($('#tasks-view'));
 }
 
 $('#login-form').addEventListener('submit', submit);

@@ -114,14 +114,27 @@ async function prepare() {
   showMine();
 }
 
-/** Before the meeting: the absence notice (mine.js, loaded after the Join button works: it is not needed for it). */
+/**
+ * The member's own part (mine.js, loaded after the Join button works: it is not needed for it): before the
+ * meeting the absence notice and the calendar file; their tasks from past resolutions ("Nhiệm vụ của đồng chí").
+ */
 async function showMine() {
   try {
     const mine = await import('./mine.js');
-    await mine.showMemberPrep($('#before-meeting'), meetingId);
+    await Promise.all([
+      mine.showMemberPrep($('#before-meeting'), meetingId),
+      me != null ? mine.showTasks($('#tasks-card'), { forMeeting: Boolean(current()?.meetingId) }) : null,
+    ]);
   } catch {
     /* a dropped link: the page works without it */
   }
+}
+
+/** The tasks card sits under the Join card before joining, and above "Rời cuộc họp" in the meeting. */
+function placeTasks(inMeeting) {
+  const card = $('#tasks-card');
+  if (inMeeting) $('#leave-card').before(card);
+  else $('#join-view').after(card);
 }
 
 async function join() {
@@ -158,6 +171,7 @@ async function join() {
   joined = true;
   $('#join-view').hidden = true;
   $('#meeting-view').hidden = false;
+  placeTasks(true);
   render();
   $('#floor-heading').focus?.();
   loadDocuments();
@@ -258,6 +272,7 @@ async function leave() {
   joined = false;
   $('#meeting-view').hidden = true;
   $('#join-view').hidden = false;
+  placeTasks(false);
   joinButton.disabled = false;
   setJoinStatus(t('member.leftMeeting'));
   joinButton.focus();

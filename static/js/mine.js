@@ -1,5 +1,6 @@
 // A member's own business around a meeting, on the sign-in page's meeting list and on the member page:
-// the absence notice (báo vắng) for a meeting still to come, and the meeting's calendar file ("Thêm vào lịch").
+// the absence notice (báo vắng) for a meeting still to come, the meeting's calendar file ("Thêm vào lịch"), and
+// their own tasks from past resolutions ("Nhiệm vụ của đồng chí", GET /api/me/actions).
 //
 // `meeting` is an entry of GET /api/prep/my/meetings: {meeting_id, title, status, scheduled_at, place,
 // absence_notice: {reason, sent_at} | null}. The server says what is too late (meeting/planning.py
@@ -7,6 +8,7 @@
 import { announce, confirmDialog, fill, h, promptDialog } from './common.js';
 import { errorText, t } from './i18n.js';
 import { request } from './net.js';
+import { counts, dayText, ordered, statusPill } from './review.js';
 
 const REASON_MAX = 500; // meeting/api/prep_routes.py AbsenceBody
 const TOO_LATE = new Set(['absence_too_late', 'absence_withdraw_too_late']);
@@ -179,4 +181,58 @@ export async function showMemberPrep(area, meetingId) {
   render();
   onLanguage(area, render);
   area.hidden = false;
+}
+
+// -- my tasks ---------------------------------------------------------------------------------------------
+/** One task, "5 rõ": what, by when, who answers for it, the result expected, and its status in words. */
+function taskRow(item) {
+  return h(
+    'li',
+    { class: 'task-row', dataset: { action: item.action_id, status: item.status } },
+    h(
+      'div',
+      { class: 'grow' },
+      h('p', { class: 'review-task' }, item.task),
+      h('p', { class: 'review-meta' }, `${t('review.deadline')}: ${dayText(item.deadline)} · ${t('review.responsible')}: ${item.responsible}`),
+      h('p', { class: 'review-meta' }, `${t('review.result')}: ${item.expected_result}`),
+      h('p', { class: 'review-meta' }, t('tasks.from', { title: item.meeting_title, date: dayText(item.meeting_date) })),
+    ),
+    statusPill(item.status),
+  );
+}
+
+/**
+ * Fill `section` (with a `div.tasks-summary` and a `ul.tasks-list` in it) with the member's own tasks, those still to
+ * do first (overdue, in progress, done). `forMeeting`: an invite link, whose list is the tasks of its meeting
+ * (meeting/api/record_routes.py my_actions), said above the list.
+ */
+export async function showTasks(section, { forMeeting = false } = {}) {
+  const summary = section.querySelector('.tasks-summary');
+  const list = section.querySelector('.tasks-list');
+  let items = null;
+  let failure = null;
+  section.hidden = false;
+  fill(summary, null);
+  fill(list, h('li', { class: 'muted' }, t('common.loading')));
+  try {
+    ({ items } = await request('/api/me/actions'));
+  } catch (error) {
+    failure = error;
+  }
+  const render = () => {
+    const note = forMeeting ? h('p', { class: 'muted tasks-scope' }, t('tasks.forMeeting')) : null;
+    if (failure) {
+      fill(summary, note);
+      fill(list, h('li', { class: 'error', role: 'alert' }, `${t('tasks.failed')} ${errorText(failure.error)}`));
+    } else if (!items.length) {
+      fill(summary, note);
+      fill(list, h('li', { class: 'muted' }, t('tasks.empty')));
+    } else {
+      const found = counts({ items });
+      fill(summary, note, h('p', { class: 'tasks-counts' }, t('tasks.summary', found)));
+      fill(list, ordered(items).map(taskRow));
+    }
+  };
+  render();
+  onLanguage(section, render);
 }

@@ -40,7 +40,7 @@ export function dayText(iso) {
 }
 
 /** The status in words, coloured: the word carries the meaning, the colour only helps. */
-function statusPill(status) {
+export function statusPill(status) {
   return h('span', { class: `pill ${PILL[status] || ''} review-status`.trim() }, t(`review.states.${status}`));
 }
 

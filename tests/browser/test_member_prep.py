@@ -1,7 +1,7 @@
 """A member's own business around a meeting, in Debian's Chromium: the absence notice (báo vắng) sent and withdrawn
 from the sign-in page's meeting list and from the member page, held by the database and seen on the chair's list of
 notices; a refusal once the meeting has started, written on the page; "Thêm vào lịch" downloading the meeting's
-calendar file."""
+calendar file; "Nhiệm vụ của đồng chí", the member's own tasks from past resolutions with their status in words."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from sqlalchemy import select
 
 from meeting import planning
 from meeting.auth import issue_invite_token
-from meeting.db.models import AbsenceNotice, Meeting
+from meeting.calendar_vn import VN_TZ as VN
+from meeting.db.models import AbsenceNotice, Meeting, Resolution
 from meeting.domain import Actor
 from meeting.domain import commands as c
 from meeting.domain.model import MeetingKind
+from meeting.record import resolutions as res
 from tests.browser.conftest import DESKTOP, PASSWORD, PHONE, LiveServer
 from tests.browser.helpers import axe_violations, describe, open_context, screens, watch_errors
 from tests.conftest import TEST_SECRET
@@ -216,5 +218,105 @@ def test_add_to_calendar_downloads_the_meetings_calendar_file(browser, live_serv
     assert f"SUMMARY:{TITLE}" in lines and start in lines
     page.get_by_role("button", name="English").click()
     expect(page.locator("#before-meeting").get_by_role("button", name=f"Add to calendar: {TITLE}")).to_be_visible()
+    assert errors == []
+    context.close()
+
+
+def held_meeting(server: LiveServer, title: str, days_ago: int) -> int:
+    """A meeting of the branch `days_ago` days back, opened, started and ended."""
+    branch, service = server.branch, server.context.service
+    with server.context.sessions.begin() as session:
+        meeting_id = planning.create_meeting(
+            session,
+            branch_id=branch.branch_id,
+            kind=MeetingKind.REGULAR,
+            title=title,
+            scheduled_at=datetime.now(UTC) - timedelta(days=days_ago),
+            place="Nhà văn hóa thôn",
+            chair_id=branch.chair,
+            clerk_id=branch.clerk,
+        ).id
+    service.open(meeting_id)
+    service.execute(meeting_id, c.StartMeeting(), Actor.member(branch.chair))
+    service.execute(meeting_id, c.EndMeeting(), Actor.member(branch.chair))
+    return meeting_id
+
+
+def test_a_member_sees_their_own_tasks_with_their_status(browser, live_server: LiveServer, artifacts):
+    """Signed in: every task of theirs, those overdue first, each "5 rõ" field and the status in words. With the
+    invite link for the coming meeting: the tasks that meeting reviews (not the old one done long ago), also once
+    they have joined."""
+    server, branch = live_server, live_server.branch
+    member_id, other = branch.officials[5], branch.officials[4]
+    older = held_meeting(server, "Sinh hoạt chi bộ tháng 9", 60)
+    previous = held_meeting(server, "Sinh hoạt chi bộ tháng 10", 30)
+    today, now = datetime.now(UTC).date(), datetime.now(UTC)
+    with server.context.sessions.begin() as session:
+        made = {m: Resolution(meeting_id=m, title="Nghị quyết", text="") for m in (older, previous)}
+        session.add_all(made.values())
+        session.flush()
+
+        def task(meeting_id: int, who: int, text: str, deadline, done: bool = False) -> None:
+            fields = res.ActionFields(who, text, deadline, "Đồng chí Bí thư", "Hoàn thành đúng hạn")
+            action = res.add_action(session, made[meeting_id], branch.branch_id, fields)
+            if done:
+                res.set_done(action, True, now - timedelta(days=2))
+
+        task(older, member_id, "Thu đảng phí quý III", today - timedelta(days=40), done=True)
+        task(previous, member_id, "Thu đảng phí quý IV", today - timedelta(days=5), done=True)
+        task(previous, member_id, "Sửa nhà văn hóa thôn", today + timedelta(days=20))
+        task(previous, member_id, "Vận động quỹ khuyến học", today - timedelta(days=10))
+        task(previous, other, "Việc của đồng chí khác", today + timedelta(days=20))
+    errors: list[str] = []
+    context = open_context(browser, PHONE, mic=True)
+    page = context.new_page()
+    watch_errors(page, errors, "member")
+
+    sign_in_home(page, server, member_id)
+    section = page.locator("#tasks-view")
+    expect(section.get_by_role("heading")).to_have_text("Nhiệm vụ của đồng chí")
+    rows = section.locator("li.task-row")
+    expect(rows).to_have_count(4)
+    expect(rows.locator(".review-task")).to_have_text(
+        ["Vận động quỹ khuyến học", "Sửa nhà văn hóa thôn", "Thu đảng phí quý IV", "Thu đảng phí quý III"]
+    )
+    expect(rows.locator(".review-status")).to_have_text(["Quá hạn", "Đang thực hiện", "Đã hoàn thành", "Đã hoàn thành"])
+    expect(section.locator(".tasks-counts")).to_have_text("Quá hạn: 1 · Đang thực hiện: 1 · Đã hoàn thành: 2")
+    overdue = rows.first
+    deadline = (today - timedelta(days=10)).strftime("%d/%m/%Y")
+    held_on = (now - timedelta(days=30)).astimezone(VN).strftime("%d/%m/%Y")
+    for text in (
+        f"Thời hạn: {deadline} · Chịu trách nhiệm: Đồng chí Bí thư",
+        "Kết quả cần đạt: Hoàn thành đúng hạn",
+        f"Theo nghị quyết cuộc họp: Sinh hoạt chi bộ tháng 10 ({held_on})",
+    ):
+        expect(overdue).to_contain_text(text)
+    expect(section).not_to_contain_text("Việc của đồng chí khác")
+    violations = axe_violations(page)
+    assert violations == [], describe(violations)
+    screens(page, artifacts, "login-tasks")
+    page.get_by_role("button", name="English").click()
+    expect(rows.locator(".review-status")).to_have_text(["Overdue", "In progress", "Done", "Done"])
+    expect(section.get_by_role("heading")).to_have_text("Your tasks")
+    page.get_by_role("button", name="Tiếng Việt").click()
+
+    # The invite link for tomorrow's meeting: what that meeting's review goes through, said so.
+    page.goto(server.invite_link(member_id))
+    card = page.locator("#tasks-card")
+    expect(card.locator(".tasks-scope")).to_have_text(
+        "Nhiệm vụ đồng chí cần báo cáo tại cuộc họp này, và nhiệm vụ cuộc họp này giao."
+    )
+    expect(card.locator(".review-task")).to_have_text(
+        ["Vận động quỹ khuyến học", "Sửa nhà văn hóa thôn", "Thu đảng phí quý IV"]
+    )
+    expect(card.locator(".tasks-counts")).to_have_text("Quá hạn: 1 · Đang thực hiện: 1 · Đã hoàn thành: 1")
+    violations = axe_violations(page)
+    assert violations == [], describe(violations)
+    screens(page, artifacts, "member-tasks")
+    # Joined: the card is part of the meeting view, above "Rời cuộc họp".
+    page.get_by_role("button", name="Tham gia").click()
+    expect(page.locator("#meeting-view")).to_be_visible()
+    expect(page.locator("#meeting-view #tasks-card")).to_be_visible()
+    assert page.evaluate("() => document.querySelector('#tasks-card').nextElementSibling.id") == "leave-card"
     assert errors == []
     context.close()

@@ -10,11 +10,15 @@ from starlette.testclient import TestClient
 
 from meeting import journal, planning
 from meeting.app import create_app
+from meeting.auth import issue_invite_token
 from meeting.context import AppContext
-from meeting.db.models import ActionItem, Meeting
+from meeting.db.models import ActionItem, Meeting, Resolution
+from meeting.domain import Actor
+from meeting.domain import commands as c
 from meeting.domain.model import MeetingKind
 from meeting.record import seal
-from meeting.record.resolutions import status_at
+from meeting.record.resolutions import ActionFields, add_action, set_done, status_at
+from tests.conftest import TEST_SECRET
 from tests.factories import PASSWORD, seed_branch
 from tests.record import scenario as sc
 from tests.record.readback import docx_text
@@ -122,6 +126,89 @@ def test_action_items_flow_into_the_next_meeting_with_their_status(branch_and_cl
     assert [(i["action_id"], i["status"]) for i in mine] == [(done_id, "done")]
     theirs = client.get("/api/me/actions", headers=login(client, branch.usernames[o4])).json()["items"]
     assert sorted(i["action_id"] for i in theirs) == sorted([overdue_id, open_id])
+
+
+def _held(context: AppContext, branch, title: str, when: datetime) -> int:
+    """A meeting of the branch at `when`, opened, started and ended."""
+    with context.sessions.begin() as session:
+        meeting_id = planning.create_meeting(
+            session,
+            branch_id=branch.branch_id,
+            kind=MeetingKind.REGULAR,
+            title=title,
+            scheduled_at=when,
+            place="Nhà văn hóa thôn",
+            chair_id=branch.chair,
+            clerk_id=branch.clerk,
+        ).id
+    chair = Actor.member(branch.chair)
+    context.service.open(meeting_id)
+    context.service.execute(meeting_id, c.StartMeeting(), chair)
+    context.service.execute(meeting_id, c.EndMeeting(), chair)
+    return meeting_id
+
+
+def test_an_invite_link_sees_the_items_its_meeting_reviews_and_sets(branch_and_client, context: AppContext):
+    """Signed in, a member sees all their items. With an invite link, the items the meeting deals with: those its
+    review step goes through (the previous meeting's whatever their status, older ones not yet done) and its own;
+    not older items already done, nor anyone else's."""
+    branch, _, client = branch_and_client
+    now = datetime.now(UTC)
+    o3, o4 = branch.officials[2], branch.officials[3]
+    older = _held(context, branch, "Sinh hoạt chi bộ tháng 9", now - timedelta(days=60))
+    previous = _held(context, branch, "Sinh hoạt chi bộ tháng 10", now - timedelta(days=30))
+    this = branch.meeting_id  # tomorrow: the one the invite is for
+    past, future = (now - timedelta(days=10)).date(), (now + timedelta(days=20)).date()
+
+    def item(session, resolution: Resolution, who: int, task: str, deadline, done: bool = False) -> int:
+        fields = ActionFields(who, task, deadline, "Đồng chí Bí thư", "Hoàn thành đúng hạn")
+        action = add_action(session, resolution, branch.branch_id, fields)
+        if done:
+            set_done(action, True, now - timedelta(days=1))
+        return action.id
+
+    with context.sessions.begin() as session:
+        made = {}
+        for meeting_id in (older, previous, this):
+            made[meeting_id] = Resolution(meeting_id=meeting_id, title="Nghị quyết", text="")
+            session.add(made[meeting_id])
+        session.flush()
+        older_done = item(session, made[older], o3, "Thu đảng phí quý III", past, done=True)
+        older_overdue = item(session, made[older], o3, "Vận động quỹ khuyến học", past)
+        previous_done = item(session, made[previous], o3, "Thu đảng phí quý IV", past, done=True)
+        previous_open = item(session, made[previous], o3, "Sửa nhà văn hóa thôn", future)
+        set_here = item(session, made[this], o3, "Làm đường bê tông ngõ xóm", future)
+        item(session, made[previous], o4, "Việc của đồng chí khác", future)
+
+    def seen(headers: dict[str, str]) -> dict[int, str]:
+        response = client.get("/api/me/actions", headers=headers)
+        assert response.status_code == 200
+        return {i["action_id"]: i["status"] for i in response.json()["items"]}
+
+    def invite_for(meeting_id: int) -> dict[str, str]:
+        token = issue_invite_token(
+            meeting_id=meeting_id,
+            member_id=o3,
+            branch_id=branch.branch_id,
+            secret=TEST_SECRET,
+            expires_at=now + timedelta(hours=2),
+        )
+        exchanged = client.post("/api/auth/invite", json={"token": token})
+        return {"Authorization": f"Bearer {exchanged.json()['access_token']}"}
+
+    everything = {
+        older_done: "done",
+        older_overdue: "overdue",
+        previous_done: "done",
+        previous_open: "open",
+        set_here: "open",
+    }
+    assert seen(login(client, branch.usernames[o3])) == everything
+    # The invite for tomorrow's meeting: what its review goes through, and what it sets; not the old done item.
+    assert seen(invite_for(this)) == {k: v for k, v in everything.items() if k != older_done}
+    review = client.get(f"/api/meetings/{this}/review", headers=invite_for(this)).json()
+    mine_reviewed = {i["action_id"] for i in review["items"] if i["assignee_id"] == o3}
+    assert mine_reviewed == {older_overdue, previous_done, previous_open}  # the same as the review step's list
 
 
 def test_a_sealed_meeting_keeps_its_action_items_but_lets_them_be_done(branch_and_client, context: AppContext):
