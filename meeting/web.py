@@ -48,6 +48,7 @@ PAGES = {
     "/chair": "chair.html",
     "/clerk": "clerk.html",
     "/hall": "hall.html",
+    "/branch": "branch.html",
     "/members": "members.html",
     "/resolutions": "resolutions.html",
     "/stats": "stats.html",

@@ -18,6 +18,7 @@ function nextPage() {
 function navLinks(session) {
   const manager = session.role === 'secretary' || session.role === 'deputy';
   const links = [];
+  if (manager) links.push(['branch.nav', '/branch']);
   if (manager) links.push(['resolutions.nav', '/resolutions']);
   if (manager) links.push(['members.nav', '/members']);
   if (manager) links.push(['stats.nav', '/stats']);

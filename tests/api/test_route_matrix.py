@@ -352,6 +352,7 @@ TABLE: dict[tuple[str, str], Case] = {
     ("GET", "/chair"): case(ROLES, public=True),
     ("GET", "/clerk"): case(ROLES, public=True),
     ("GET", "/hall"): case(ROLES, public=True),
+    ("GET", "/branch"): case(ROLES, public=True),
     # issue 8: health probes, open like any probe, nothing about the data in them
     ("GET", "/healthz"): case(ROLES, public=True),
     ("GET", "/readyz"): case(ROLES, public=True),
