@@ -237,8 +237,15 @@ const SILENCE_MS = 40000; // the hub pings every 15 s: nothing at all for this l
 const CLOSE_UNAUTHENTICATED = 4001;
 const CLOSE_FORBIDDEN = 4003;
 const CLOSE_NOT_FOUND = 4004;
-// Codes that mean "what you asked for is already so": a replay after a lost answer, or a double tap.
-export const ALREADY_DONE = new Set(['already_present', 'entry_unchanged', 'hand_already_raised']);
+// Codes that mean "what you asked for is already so": a replay after a lost answer, or a double tap (a chair's
+// double click on a microphone's mute button included).
+export const ALREADY_DONE = new Set([
+  'already_present',
+  'entry_unchanged',
+  'hand_already_raised',
+  'microphone_already_muted',
+  'microphone_not_muted',
+]);
 
 /**
  * The path prefix of a node's address on this page's origin ("/node/a"; "" for the bare origin), or null when it
