@@ -52,6 +52,7 @@ PAGES = {
     "/members": "members.html",
     "/resolutions": "resolutions.html",
     "/stats": "stats.html",
+    "/commune": "commune.html",
 }
 STATIC_PREFIX_MARK = "/static/"  # in page shells; rewritten to the versioned prefix
 COMPRESSIBLE = {".html", ".js", ".css", ".svg", ".json", ".txt", ".webmanifest"}

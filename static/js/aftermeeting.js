@@ -27,7 +27,11 @@ export class PageState {
     this.allowed = allowed;
     this.deniedKey = deniedKey;
     this.retry = null;
+    this.error = null;
     $('#retry')?.addEventListener('click', () => this.retry?.());
+    document.addEventListener('langchange', () => {
+      if (this.error) $('#failed-text').textContent = errorText(this.error.error);
+    });
   }
 
   gate() {
@@ -53,6 +57,7 @@ export class PageState {
     $('#content').hidden = true;
     $('#failed').hidden = true;
     const denied = $('#denied');
+    denied.dataset.i18n = this.deniedKey; // said again in the other language when the reader switches
     denied.textContent = t(this.deniedKey);
     denied.hidden = false;
   }
@@ -61,9 +66,11 @@ export class PageState {
   fail(error, retry) {
     if (this.handled(error)) return;
     this.loading(false);
+    this.error = error;
     $('#failed-text').textContent = errorText(error.error);
     $('#failed').hidden = false;
     this.retry = () => {
+      this.error = null;
       $('#failed').hidden = true;
       retry();
     };

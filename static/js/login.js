@@ -22,6 +22,7 @@ function navLinks(session) {
   if (manager) links.push(['resolutions.nav', '/resolutions']);
   if (manager) links.push(['members.nav', '/members']);
   if (manager) links.push(['stats.nav', '/stats']);
+  if (session.role === 'admin') links.push(['commune.nav', '/commune']);
   return links;
 }
 

@@ -6,27 +6,32 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from meeting import planning, stats
-from meeting.db.models import ActionItem, RecordDocument, Resolution
+from meeting import commune, planning, stats
+from meeting.auth import hash_password
+from meeting.db.models import ActionItem, Branch, Commune, Meeting, RecordDocument, ReportSubmission, Resolution, User
 from meeting.domain import Actor
 from meeting.domain import commands as c
 from meeting.domain.model import MeetingKind
-from tests.browser.conftest import DESKTOP, PHONE, LiveServer
+from tests.browser.conftest import DESKTOP, PASSWORD, PHONE, LiveServer
 from tests.browser.helpers import axe_violations, describe, open_context, screens, sign_in, watch_errors
+from tests.factories import SeededBranch, seed_branch
 
 TASK = "Vận động bà con góp công làm đường bê tông"
 LATE_TASK = "Thu quỹ khuyến học"
 SEALED_TASK = "Tổ chức họp tổ dân cư"
+OPINION = "Đề nghị chi bộ quan tâm hơn đến đảng viên cao tuổi."
 SEALED_REFUSAL = "Biên bản đã được ký và niêm phong, không sửa được nữa"
 
 
-def hold_meeting(server: LiveServer, title: str, when: datetime) -> int:
-    """A meeting of the test branch, opened, started and ended through the service."""
-    branch, service = server.branch, server.context.service
+def hold_meeting(server: LiveServer, title: str, when: datetime, branch: SeededBranch | None = None) -> int:
+    """A meeting of a branch (the test branch unless said), opened, started and ended through the service; in a
+    branch of its own, the first agenda item is taken up with an opinion in the minutes."""
+    branch, service = branch or server.branch, server.context.service
     with server.context.sessions.begin() as session:
         meeting = planning.create_meeting(
             session,
@@ -38,10 +43,19 @@ def hold_meeting(server: LiveServer, title: str, when: datetime) -> int:
             chair_id=branch.chair,
             clerk_id=branch.clerk,
         )
-        meeting_id = meeting.id
+        meeting_id, first_item = meeting.id, meeting.agenda[0].id
+    chair, clerk = Actor.member(branch.chair), Actor.member(branch.clerk)
     service.open(meeting_id)
-    service.execute(meeting_id, c.StartMeeting(), Actor.member(branch.chair))
-    service.execute(meeting_id, c.EndMeeting(), Actor.member(branch.chair))
+    if branch is not server.branch:
+        for member_id in branch.officials[:4]:
+            service.execute(meeting_id, c.CheckIn(member_id=member_id, mode="in_person"), clerk)
+    service.execute(meeting_id, c.StartMeeting(), chair)
+    if branch is not server.branch:
+        service.execute(meeting_id, c.OpenItem(item_id=first_item), chair)
+        opinion = c.WriteEntry(entry_id=f"e-{meeting_id}", item_id=first_item, text=OPINION, speaker_id=branch.clerk)
+        service.execute(meeting_id, opinion, clerk)
+        service.execute(meeting_id, c.CloseItem(item_id=first_item), chair)
+    service.execute(meeting_id, c.EndMeeting(), chair)
     return meeting_id
 
 
@@ -203,7 +217,7 @@ def test_a_plain_member_is_told_the_pages_are_not_for_them(browser, live_server:
     page.goto(f"{server.url}/resolutions")
     page.wait_for_url(re.compile(r"/\?next=%2Fresolutions$"))
     page.get_by_label("Tên đăng nhập").fill(server.username(branch.officials[2]))
-    page.get_by_label("Mật khẩu").fill("mat-khau-thu-nghiem")
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
     page.get_by_role("button", name="Đăng nhập").click()
     page.wait_for_url(re.compile(r"/resolutions$"))
     expect(page.locator("#denied")).to_have_text(
@@ -211,6 +225,17 @@ def test_a_plain_member_is_told_the_pages_are_not_for_them(browser, live_server:
     )
     expect(page.locator("#content")).to_be_hidden()
     expect(page.locator("#loading")).to_be_hidden()
+    page.goto(f"{server.url}/stats")
+    expect(page.locator("#denied")).to_contain_text("Đồng chí không có quyền xem thống kê sinh hoạt của chi bộ.")
+    expect(page.locator("#content")).to_be_hidden()
+    page.goto(f"{server.url}/commune")
+    expect(page.locator("#denied")).to_contain_text("Đồng chí không có quyền xem trang tổng hợp.")
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("#denied")).to_contain_text("You may not see the overview.")
+    # The sign-in page offers a plain member none of these pages.
+    page.goto(f"{server.url}/")
+    expect(page.locator("#meetings-view")).to_be_visible()
+    expect(page.locator("#nav")).to_be_hidden()
     assert errors == []
     context.close()
 
@@ -317,4 +342,148 @@ def test_the_stats_table_shows_the_apis_figures_and_the_chart_loads(browser, liv
     expect(page.get_by_role("heading", name="Each member")).to_be_visible()
     expect(page.locator("#chart-status")).to_be_empty()
     assert errors == [], errors
+    # The sign-in page links the secretary to both pages.
+    page.goto(f"{server.url}/")
+    expect(page.get_by_role("link", name="Resolutions and tasks")).to_have_attribute("href", "/resolutions")
+    page.get_by_role("link", name="Meeting participation").click()
+    page.wait_for_url(re.compile(r"/stats$"))
+    expect(page.get_by_role("heading", name="Each member")).to_be_visible()
+    context.close()
+
+
+def commune_of_two_branches(server: LiveServer) -> dict:
+    """A commune with its admin and two branches (not the test branch), each of which held its regular meeting
+    this month and sent its report: one kept its minutes, the other shared them."""
+    now = datetime.now(UTC)
+    with server.context.sessions.begin() as session:
+        found = Commune(name="Đảng ủy xã Thử Nghiệm", code="xa-thu-nghiem")
+        session.add(found)
+        session.flush()
+        admin = User(
+            username="bxd-thu-nghiem",
+            password_hash=hash_password(PASSWORD),
+            display_name="Ban Xây dựng Đảng xã",
+            is_admin=True,
+            commune_id=found.id,
+        )
+        session.add(admin)
+        commune_id = found.id
+    kept, shared = (seed_branch(server.context.sessions, code=code) for code in ("cb-thon-bac", "cb-thon-nam"))
+    meetings = {}
+    for label, branch in (("kept", kept), ("shared", shared)):
+        with server.context.sessions.begin() as session:
+            session.get(Branch, branch.branch_id).commune_id = commune_id
+        meetings[label] = hold_meeting(server, f"Sinh hoạt thường kỳ ({label})", now, branch)
+        with server.context.sessions.begin() as session:
+            meeting = session.get(Meeting, meetings[label])
+            commune.submit_report(session, meeting, user_id=None, minutes_shared=label == "shared")
+    return {"kept": kept, "shared": shared, "meetings": meetings, "username": "bxd-thu-nghiem"}
+
+
+def test_the_commune_admin_sees_the_branches_and_minutes_only_where_shared(browser, live_server: LiveServer, artifacts):
+    server = live_server
+    setup = commune_of_two_branches(server)
+    kept_id, shared_id = setup["meetings"]["kept"], setup["meetings"]["shared"]
+    errors: list[str] = []
+    context = open_context(browser, PHONE)
+    page = context.new_page()
+    watch_errors(page, errors, "admin")
+    page.goto(f"{server.url}/?next=/commune")
+    page.get_by_label("Tên đăng nhập").fill(setup["username"])
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    with page.expect_response(lambda r: "/api/commune/overview" in r.url) as answer:
+        page.get_by_role("button", name="Đăng nhập").click()
+    overview = answer.value.json()
+    assert [b["name"] for b in overview["branches"]] == ["Chi bộ cb-thon-bac", "Chi bộ cb-thon-nam"]
+
+    # Each branch: its monthly meeting held, the attendance the API counted, its report sent.
+    rows = page.locator("li.branch-row")
+    expect(rows).to_have_count(2)
+    for branch in overview["branches"]:
+        row = page.locator(f'li.branch-row[data-branch="{branch["branch_id"]}"]')
+        expect(row.get_by_role("heading", name=branch["name"])).to_be_visible()
+        expect(row).to_contain_text("Sinh hoạt thường kỳ trong tháng: Đã họp")
+        figures = branch["meeting"]["attendance"]
+        expect(row).to_contain_text(f"Dự họp: {figures['present']}/{figures['expected']} đảng viên")
+        expect(row).to_contain_text("Báo cáo: Đã gửi đúng hạn")
+    expect(page.locator("#totals")).to_contain_text("2")
+
+    # The branch that kept its minutes: said as a fact, no button, nothing in an alert.
+    kept = page.locator(f'.branch-meeting[data-meeting="{kept_id}"]')
+    expect(kept.locator(".not-shared")).to_have_text("Chi bộ chưa chia sẻ biên bản")
+    expect(kept.get_by_role("button", name=re.compile("^Xem biên bản"))).to_have_count(0)
+    expect(page.get_by_role("alert").filter(has_text="biên bản")).to_have_count(0)
+
+    # Its report may still be downloaded (the branch sent it).
+    with page.expect_download() as downloaded:
+        kept.get_by_role("button", name=re.compile("^Tải báo cáo \\(PDF\\)")).click()
+    assert downloaded.value.suggested_filename == f"bao-cao-hop-chi-bo-{kept_id}.pdf"
+    with open(downloaded.value.path(), "rb") as file:
+        assert file.read(5) == b"%PDF-"
+
+    # The branch that shared them: they open under the meeting.
+    shared = page.locator(f'.branch-meeting[data-meeting="{shared_id}"]')
+    shared.get_by_role("button", name=re.compile("^Xem biên bản")).click()
+    heading = shared.get_by_role("heading", name="Biên bản: Sinh hoạt thường kỳ (shared)")
+    expect(heading).to_be_focused()
+    expect(shared).to_contain_text(OPINION)
+    assert axe_violations(page) == [], describe(axe_violations(page))
+    screens(page, artifacts, "commune")
+    shared.get_by_role("button", name=re.compile("^Đóng biên bản")).click()
+    expect(shared.get_by_role("button", name=re.compile("^Xem biên bản"))).to_be_focused()
+
+    # The branch stops sharing while the page is open: the API refuses, which reads as the same fact.
+    with server.context.sessions.begin() as session:
+        session.get(ReportSubmission, shared_id).minutes_shared = False
+    shared.get_by_role("button", name=re.compile("^Xem biên bản")).click()
+    expect(shared.locator(".not-shared")).to_have_text("Chi bộ chưa chia sẻ biên bản")
+    expect(shared.get_by_role("button", name=re.compile("^Xem biên bản"))).to_have_count(0)
+    expect(page.locator(".toast-error")).to_have_count(0)
+    assert errors == ["admin: Failed to load resource: the server responded with a status of 403 (Forbidden)"], errors
+    # The sign-in page links the admin here.
+    page.goto(f"{server.url}/")
+    expect(page.get_by_role("link", name="Tổng hợp các chi bộ")).to_have_attribute("href", "/commune")
+    context.close()
+
+
+def test_every_word_of_the_three_pages_is_in_both_languages(browser, live_server: LiveServer):
+    """Keys named in the shells (data-i18n) and in the scripts (t('...'), 'data-i18n': '...') exist in vi.js
+    and en.js; so do the families the scripts build from the API's own codes."""
+    static = Path(__file__).resolve().parents[2] / "static"
+    named: set[str] = set()
+    for name in ("resolutions", "stats", "commune"):
+        html = (static / f"{name}.html").read_text(encoding="utf-8")
+        named |= set(re.findall(r'data-i18n="([\w.]+)"', html))
+        script = (static / "js" / f"{name}.js").read_text(encoding="utf-8")
+        named |= set(re.findall(r"\bt\('([\w.]+)'", script))
+        named |= set(re.findall(r"'data-i18n': '([\w.]+)'", script))
+        named |= set(re.findall(r"deniedKey: '([\w.]+)'", script))
+    named |= {f"stats.columns.{c}" for c in ("name", *STATS_COLUMNS)}
+    named |= {f"stats.notes.{c}" for c in ("name", *STATS_COLUMNS)}
+    named |= {f"resolutions.states.{s}" for s in ("open", "done", "overdue")}
+    five = ("assignee_id", "task", "deadline", "responsible", "expected_result")
+    named |= {f"resolutions.{part}.{f}" for part in ("field", "missing") for f in five}
+    named |= {"resolutions.fieldHints.responsible", "resolutions.missing.title"}
+    named |= {f"resolutions.resField.{f}" for f in ("title", "text", "status")}
+    named |= {f"resolutions.status.{s}" for s in ("draft", "adopted")}
+    named |= {f"stats.summary.{s}" for s in ("meetings", "attendance_rate", "in_room_share", "times_spoken")}
+    named |= {f"commune.kinds.{k}" for k in ("regular", "thematic")}
+    named |= {f"commune.entryKinds.{k}" for k in ("opinion", "note", "conclusion")}
+    named |= {f"commune.totals.{k}" for k in ("branches", "held", "not_held", "reports_late", "attendance")}
+    named |= {f"commune.monthlyStates.{s}" for s in ("held", "planned", "not_planned", "late", "missing")}
+    named |= {f"commune.reportStates.{s}" for s in ("submitted", "submitted_late", "due", "late")}
+    assert len(named) > 150  # the patterns still find them
+    context = open_context(browser, PHONE)
+    page = context.new_page()
+    page.goto(live_server.url + "/")
+    for lang in ("vi", "en"):
+        table = page.evaluate(f"async () => (await import('/static/i18n/{lang}.js')).default")
+        missing = []
+        for key in named:
+            node = table
+            for part in key.split("."):
+                node = node.get(part) if isinstance(node, dict) else None
+            if not isinstance(node, str):
+                missing.append(key)
+        assert missing == [], (lang, sorted(missing))
     context.close()
