@@ -173,6 +173,13 @@ def test_the_secretary_drafts_a_resolution_adds_a_task_and_marks_it_done(browser
         "Hoàn thành 300 m đường",
         "Thu đủ quỹ khuyến học năm nay",
     ]
+    # The resolution itself: adopted.
+    page.get_by_role("button", name="Sửa nghị quyết").click()
+    page.get_by_label("Tình trạng").select_option(label="Đã thông qua")
+    page.get_by_role("button", name="Lưu nghị quyết").click()
+    expect(page.locator("article.resolution .pill").first).to_have_text("Đã thông qua")
+    with server.context.sessions() as session:
+        assert session.get(Resolution, resolution_id).status == "adopted"
     assert axe_violations(page) == [], describe(axe_violations(page))
     screens(page, artifacts, "resolutions")
 
@@ -194,6 +201,11 @@ def test_the_secretary_drafts_a_resolution_adds_a_task_and_marks_it_done(browser
     expect(form.get_by_label("Rõ kết quả")).to_have_value("Họp đủ các tổ")
     expect(page.locator("#sealed-note")).to_be_visible()
     assert len(actions_of(server, meeting_id)) == 2
+    # Switching language relabels the open form and keeps what was typed.
+    page.get_by_role("button", name="English").click()
+    expect(form.get_by_label("Clear task")).to_have_value(SEALED_TASK)
+    page.get_by_role("button", name="Tiếng Việt").click()
+    expect(form.get_by_label("Rõ việc")).to_have_value(SEALED_TASK)
     # Marking done still works on a sealed record.
     late.get_by_role("button", name=f"Đánh dấu đã hoàn thành: {LATE_TASK}").click()
     expect(late.locator(".action-status")).to_have_text("Đã hoàn thành")
