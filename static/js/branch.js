@@ -5,6 +5,7 @@ import { $, announce, bootPage, fill, h, meetingIdFromUrl, requireSession } from
 import { currentLang, errorText, t } from './i18n.js';
 import { ApiError, request } from './net.js';
 import { busy, clearError, dayTime, memberOptions, moment, showError } from './branch-kit.js';
+import { planPart } from './branch-plan.js';
 
 await bootPage();
 const session = requireSession();
@@ -92,9 +93,12 @@ function renderList() {
   fill($('#past'), past.length ? past.map(meetingRow) : h('li', { class: 'muted' }, t('branch.list.noPast')));
 }
 
-function statusPill(status) {
+function statusPill(meeting) {
+  const { status } = meeting;
   const tone = { scheduled: 'pill-warn', in_progress: 'pill-ok', ended: '' }[status] ?? '';
-  return h('span', { class: `pill ${tone}`.trim() }, t(`status.${status}`));
+  // Opened for check-in at the door but not started: the plan is already locked.
+  const words = status === 'scheduled' && meeting.live ? t('branch.meeting.opened') : t(`status.${status}`);
+  return h('span', { class: `pill ${tone}`.trim() }, words);
 }
 
 function meetingRow(meeting) {
@@ -109,7 +113,7 @@ function meetingRow(meeting) {
       h('br'),
       h('span', { class: 'muted' }, [t(`branch.kind.${meeting.kind}`), dayTime(meeting.scheduled_at), meeting.place].filter(Boolean).join(' · ')),
       ' ',
-      statusPill(meeting.status),
+      statusPill(meeting),
     ),
     h('a', { class: 'btn btn-primary', href: `/branch?m=${meeting.id}`, dataset: { nav: '' }, 'aria-label': `${label}: ${meeting.title}` }, label),
   );
@@ -241,7 +245,7 @@ async function showMeeting(id) {
 }
 
 /** The other parts of one meeting's page (agenda, documents, ...): each has show(page) and render(page). */
-const parts = [];
+const parts = [planPart];
 
 async function refreshPlan() {
   page.plan = await request(`/api/prep/meetings/${page.meeting.id}`);
@@ -257,7 +261,7 @@ function renderMeeting() {
     $('#m-meta'),
     [t(`branch.kind.${meeting.kind}`), dayTime(meeting.scheduled_at), meeting.place].filter(Boolean).join(' · '),
     ' ',
-    statusPill(meeting.status),
+    statusPill(meeting),
   );
   const nobody = t('branch.meeting.nobody');
   $('#m-officers').textContent = t('branch.meeting.officers', {

@@ -10,8 +10,10 @@ from datetime import UTC, datetime, timedelta
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from meeting import planning
 from meeting.auth import decode_invite_token
-from meeting.db.models import Meeting
+from meeting.db.models import AgendaItem, Meeting, Member
+from meeting.domain.model import MeetingKind
 from tests.browser.conftest import DESKTOP, PASSWORD, PHONE, LiveServer
 from tests.browser.helpers import axe_violations, describe, open_context, screens, sign_in, watch_errors
 from tests.conftest import TEST_SECRET
@@ -21,8 +23,6 @@ SEEDED = "Sinh hoạt chi bộ tháng 11"
 
 def name_of(server: LiveServer, member_id: int) -> str:
     with server.context.sessions() as session:
-        from meeting.db.models import Member
-
         return session.get(Member, member_id).full_name
 
 
@@ -208,4 +208,123 @@ def test_the_secretary_creates_a_meeting_and_an_invite_link(browser, live_server
     assert axe_violations(page) == [], describe(axe_violations(page))
     screens(page, artifacts, "branch-list")
     assert errors == []
+    context.close()
+
+
+def plan_meeting(server: LiveServer, kind: MeetingKind, title: str, days: float = 10) -> int:
+    """A meeting of the branch planned from its kind's template, chaired by the secretary."""
+    branch = server.branch
+    with server.context.sessions.begin() as session:
+        meeting = planning.create_meeting(
+            session,
+            branch_id=branch.branch_id,
+            kind=kind,
+            title=title,
+            scheduled_at=datetime.now(UTC) + timedelta(days=days),
+            place="Nhà văn hóa thôn",
+            chair_id=branch.chair,
+            clerk_id=branch.clerk,
+        )
+        return meeting.id
+
+
+def agenda_of(server: LiveServer, meeting_id: int) -> list[tuple[str, str, int | None, list[int]]]:
+    """(title, kind, presenter, designated speakers) of each planned item, in order."""
+    with server.context.sessions() as session:
+        items = session.scalars(
+            select(AgendaItem).where(AgendaItem.meeting_id == meeting_id).order_by(AgendaItem.position)
+        )
+        return [(i.title, i.kind, i.presenter_id, list(i.designated_speakers or [])) for i in items]
+
+
+def test_the_secretary_plans_the_agenda_and_the_speakers(browser, live_server: LiveServer, artifacts):
+    server, branch = live_server, live_server.branch
+    meeting_id = plan_meeting(server, MeetingKind.THEMATIC, "Chuyên đề quý IV")
+    errors: list[str] = []
+    context = open_context(browser, DESKTOP)
+    page = context.new_page()
+    watch_errors(page, errors, "secretary")
+    sign_in(page, server, branch.chair, f"/branch?m={meeting_id}")
+    expect(page.locator("#m-title")).to_have_text("Chuyên đề quý IV")
+    card = page.locator("#agenda-card")
+    topic, discussion = "Trình bày chuyên đề", "Thảo luận (ý kiến chuẩn bị trước)"
+    topic_row = card.locator("li.prep-item").filter(has_text=topic)
+    discussion_row = card.locator("li.prep-item").filter(has_text=discussion)
+
+    # The thematic rule, the count and the plan's own warnings.
+    expect(page.locator("#thematic-rule")).to_contain_text("ít nhất 5 đồng chí được phân công chuẩn bị ý kiến")
+    expect(discussion_row).to_contain_text("Đã phân công 0/5 đồng chí")
+    expect(discussion_row.locator(".prep-warning")).to_have_text(
+        "Sinh hoạt chuyên đề cần ít nhất 5 đồng chí chuẩn bị ý kiến; mới phân công 0."
+    )
+    expect(topic_row.locator(".prep-warning")).to_have_text("Chưa phân công đồng chí trình bày chuyên đề.")
+
+    # The topic's presenter.
+    presenter = branch.officials[2]
+    page.get_by_label(f"Người trình bày: {topic}", exact=True).select_option(label=name_of(server, presenter))
+    page.get_by_role("button", name=f"Lưu người trình bày: {topic}").click()
+    expect(topic_row).to_contain_text(f"Trình bày: {name_of(server, presenter)}")
+    expect(topic_row.locator(".prep-warning")).to_have_count(0)
+
+    # Three members designated for the discussion, one taken off again: the count and the warning follow.
+    speakers = branch.officials[3:6]
+    for member in speakers:
+        page.get_by_label(f"Thêm đồng chí chuẩn bị ý kiến: {discussion}", exact=True).select_option(
+            label=name_of(server, member)
+        )
+        page.get_by_role("button", name=f"Thêm: {discussion}").click()
+        expect(discussion_row.locator(".prep-speakers > li").filter(has_text=name_of(server, member))).to_be_visible()
+    expect(discussion_row).to_contain_text("Đã phân công 3/5 đồng chí")
+    discussion_row.get_by_role("button", name=f"Bỏ: {name_of(server, speakers[1])}").click()
+    expect(discussion_row).to_contain_text("Đã phân công 2/5 đồng chí")
+    expect(discussion_row.locator(".prep-warning")).to_contain_text("mới phân công 2.")
+    items = agenda_of(server, meeting_id)
+    assert items[1][1:3] == ("topic_report", presenter)
+    assert items[2][1:] == ("discussion", None, [speakers[0], speakers[2]])
+
+    # Rename an item (Enter saves), move it up by keyboard, focus stays on it.
+    card.get_by_role("button", name="Đổi tên: Chủ trì kết luận").click()
+    field = page.get_by_label("Tên mới cho mục «Chủ trì kết luận»")
+    expect(field).to_be_focused()
+    field.fill("Đồng chí Bí thư kết luận")
+    field.press("Enter")
+    expect(card.locator(".prep-item-title").nth(3)).to_have_text("Đồng chí Bí thư kết luận")
+    up = card.get_by_role("button", name="Lên: Đồng chí Bí thư kết luận")
+    up.focus()
+    page.keyboard.press("Enter")
+    expect(card.locator(".prep-item-title").nth(2)).to_have_text("Đồng chí Bí thư kết luận")
+    expect(up).to_be_focused()
+    assert [i[0] for i in agenda_of(server, meeting_id)][1:4] == [topic, "Đồng chí Bí thư kết luận", discussion]
+
+    # Add an item at the end, then remove it (after a confirmation).
+    page.get_by_label("Thêm mục vào cuối chương trình").fill("Kết nạp đảng viên mới")
+    page.get_by_role("button", name="Thêm mục").click()
+    expect(card.locator(".prep-item-title").last).to_have_text("Kết nạp đảng viên mới")
+    expect(page.get_by_label("Thêm mục vào cuối chương trình")).to_have_value("")
+    assert agenda_of(server, meeting_id)[-1][0] == "Kết nạp đảng viên mới"
+    card.get_by_role("button", name="Xoá: Kết nạp đảng viên mới").click()
+    page.get_by_role("dialog").get_by_role("button", name="Xoá").click()
+    expect(card.locator(".prep-item-title")).to_have_count(7)
+    assert "Kết nạp đảng viên mới" not in [i[0] for i in agenda_of(server, meeting_id)]
+    assert axe_violations(page) == [], describe(axe_violations(page))
+    no_wider_than_a_phone(page)
+    screens(page, artifacts, "branch-plan")
+
+    # The clerk opens the meeting at the door meanwhile: the next edit is refused and the page says why.
+    server.context.service.open(meeting_id)
+    card.get_by_role("button", name=f"Đổi tên: {topic}").click()
+    page.get_by_label(f"Tên mới cho mục «{topic}»").fill("Trình bày chuyên đề (sửa)")
+    page.get_by_role("button", name="Lưu", exact=True).click()
+    expect(topic_row.locator(".error")).to_have_text(
+        "Cuộc họp đã mở, không còn sửa kế hoạch được; chủ trì điều chỉnh chương trình bằng các lệnh trong cuộc họp."
+    )
+    expect(page.locator("#plan-locked")).to_be_visible()
+    expect(page.locator("#m-meta")).to_contain_text("Đã mở, chưa bắt đầu")
+    expect(page.locator("#plan-locked")).to_be_focused()
+    expect(page.get_by_label(f"Tên mới cho mục «{topic}»")).to_have_value("Trình bày chuyên đề (sửa)")  # kept
+    expect(card.get_by_role("button", name=re.compile("^(Lên|Xuống|Xoá):"))).to_have_count(0)
+    expect(page.get_by_label("Thêm mục vào cuối chương trình")).to_be_hidden()
+    assert agenda_of(server, meeting_id)[1][0] == topic
+    screens(page, artifacts, "branch-plan-locked")
+    assert errors == ["secretary: Failed to load resource: the server responded with a status of 409 (Conflict)"]
     context.close()
