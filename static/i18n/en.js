@@ -225,6 +225,8 @@ export default {
     audioOn: 'Turn on room audio',
     audioOff: 'Turn off room audio',
     noMic: 'The room microphone cannot be used.',
+    muted: 'The hall microphone is off.',
+    mutedWhy: 'The chair has muted the room\'s microphone: members online cannot hear the room.',
   },
   review: {
     chairTitle: 'Tasks from the last resolution',

@@ -230,6 +230,8 @@ export default {
     audioOn: 'Bật âm thanh hội trường',
     audioOff: 'Tắt âm thanh hội trường',
     noMic: 'Không dùng được micrô hội trường.',
+    muted: 'Micrô hội trường đang tắt.',
+    mutedWhy: 'Chủ trì đã tắt micrô của hội trường: người dự họp trực tuyến không nghe thấy hội trường.',
   },
   review: {
     chairTitle: 'Nhiệm vụ theo nghị quyết kỳ trước',

@@ -40,6 +40,7 @@ function render() {
   $('#item-line').textContent = item ? item.title : t(`status.${state.status}`);
   $('#speaker').textContent = state.floor ? nameOf(state, state.floor.member_id) : t('hall.nobody');
   renderTimer($('#timer'), state, live.now());
+  renderHallMic(state);
   const queue = queueOf(state);
   fill(
     $('#queue'),
@@ -72,6 +73,11 @@ function render() {
     ['in_person', 'remote'].map((key) => h('div', { class: 'figure' }, h('strong', {}, String(counts[key])), t(`attendance.${key}`))),
   );
   renderVote(state);
+}
+
+/** The chair has muted the room's microphone: said in big letters, so the room knows why nobody online hears it. */
+function renderHallMic(state) {
+  $('#hall-muted').hidden = !state.hall_muted;
 }
 
 function renderVote(state) {
