@@ -356,6 +356,7 @@ TABLE: dict[tuple[str, str], Case] = {
     ("GET", "/resolutions"): case(ROLES, public=True),
     ("GET", "/stats"): case(ROLES, public=True),
     ("GET", "/commune"): case(ROLES, public=True),
+    ("GET", "/members"): case(ROLES, public=True),
     # issue 8: health probes, open like any probe, nothing about the data in them
     ("GET", "/healthz"): case(ROLES, public=True),
     ("GET", "/readyz"): case(ROLES, public=True),
