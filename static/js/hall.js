@@ -18,7 +18,7 @@ import {
   voteToShow,
 } from './common.js';
 import { errorText, t } from './i18n.js';
-import { bindHallReview } from './review.js';
+import { bindHallReview, reviewItem } from './review.js';
 import { LiveMeeting } from './net.js';
 import { MeetingMedia } from './media.js';
 const QUEUE_SHOWN = 6;
@@ -41,6 +41,7 @@ function render() {
   $('#speaker').textContent = state.floor ? nameOf(state, state.floor.member_id) : t('hall.nobody');
   renderTimer($('#timer'), state, live.now());
   renderHallMic(state);
+  renderAgendaCard(state);
   const queue = queueOf(state);
   fill(
     $('#queue'),
@@ -78,6 +79,17 @@ function render() {
 /** The chair has muted the room's microphone: said in big letters, so the room knows why nobody online hears it. */
 function renderHallMic(state) {
   $('#hall-muted').hidden = !state.hall_muted;
+}
+
+/**
+ * During the review step its big card (review.js) takes the agenda's place, and the speaker, the queue and the
+ * quorum share one row under it (app.css, .hall-reviewing): a 16:9 projector shows it all without scrolling.
+ */
+function renderAgendaCard(state) {
+  const review = reviewItem(state);
+  const reviewing = Boolean(review) && review.id === state.current_item_id;
+  $('#agenda-card').hidden = reviewing;
+  document.body.classList.toggle('hall-reviewing', reviewing);
 }
 
 function renderVote(state) {

@@ -22,6 +22,7 @@ REVIEW = "Kiểm điểm việc thực hiện nghị quyết kỳ trước"
 OPENING = "Khai mạc, báo cáo số lượng đảng viên dự họp"
 REPORT = "Báo cáo tình hình và nhiệm vụ"
 DONE, OPEN, OVERDUE = "Thu đảng phí quý IV", "Sửa nhà văn hóa thôn", "Vận động quỹ khuyến học"
+PROJECTORS = ({"width": 1920, "height": 1080}, {"width": 1280, "height": 720})  # 16:9 projectors
 # The failure made on purpose below shows in the console as a failed load; nothing else may.
 EXPECTED_FAILURE = "Failed to load resource: net::ERR_FAILED"
 
@@ -61,6 +62,20 @@ def hold_previous_meeting(server: LiveServer) -> tuple[int, int]:
         res.add_action(session, resolution, branch.branch_id, five_clear(o4, OVERDUE, today - timedelta(days=10)))
         res.set_done(done, True, now - timedelta(days=7))
         return previous_id, resolution.id
+
+
+def fits(page: Page, size: dict) -> bool:
+    """Whether all of the page shows at `size` without scrolling (then back to the size it had)."""
+    before = page.viewport_size
+    page.set_viewport_size(size)
+    try:
+        page.wait_for_function(f"() => document.documentElement.clientWidth === {size['width']}")
+        bottom = page.evaluate("() => document.querySelector('main').getBoundingClientRect().bottom + scrollY")
+        scrolls = page.evaluate("() => document.documentElement.scrollHeight > innerHeight")
+        return bottom <= size["height"] and not scrolls
+    finally:
+        if before:
+            page.set_viewport_size(before)
 
 
 def review_requests(page: Page, meeting_id: int) -> list[str]:
@@ -143,6 +158,10 @@ def test_the_review_step_shows_the_last_resolutions_tasks(browser, live_server: 
     expect(hall.locator("#review-body tr", has_text=OVERDUE)).to_contain_text(f"Đảng viên chính thức 4{deadline}")
     expect(hall.locator("#review-body th")).to_have_text(["Nhiệm vụ", "Người thực hiện", "Thời hạn", "Tình trạng"])
     assert (len(chair_fetches), len(hall_fetches)) == (2, 1)
+    # The review card takes the agenda's place: the hall's screen fits a 16:9 projector without scrolling.
+    expect(hall.locator("#agenda-card")).to_be_hidden()
+    for size in PROJECTORS:
+        assert fits(hall, size), f"the hall's review screen scrolls at {size}"
     for page, name in ((hall, "hall-review"), (chair, "chair-review")):
         violations = axe_violations(page)
         assert violations == [], describe(violations)
@@ -167,6 +186,7 @@ def test_the_review_step_shows_the_last_resolutions_tasks(browser, live_server: 
     # a clear message on both, nothing breaks.
     chair.get_by_role("button", name=f"Sang mục: {REPORT}").click()
     expect(hall_card).to_be_hidden()
+    expect(hall.locator("#agenda-card")).to_be_visible()  # the agenda is back once the step is over
     for page in (chair, hall):
         page.route(f"**/api/meetings/{meeting_id}/review", lambda route: route.abort())
     chair.get_by_role("button", name=f"Mở lại: {REVIEW}").click()
@@ -202,6 +222,9 @@ def test_the_review_step_shows_the_last_resolutions_tasks(browser, live_server: 
     expect(chair.locator("#review-body li.review-row")).to_have_count(8)  # the chair sees every one
     expect(chair.locator("#review-summary")).to_have_text("1/8 nhiệm vụ đã hoàn thành (1 quá hạn, 6 đang thực hiện)")
     assert (len(chair_fetches), len(hall_fetches)) == (5, 3)
+    expect(hall.locator("#agenda-card")).to_be_hidden()
+    for size in PROJECTORS:
+        assert fits(hall, size), f"the hall's long review screen scrolls at {size}"
     screens(hall, artifacts, "hall-review-long")
 
     unexpected = [e for e in errors if not e.endswith(EXPECTED_FAILURE)]
