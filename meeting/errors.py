@@ -163,6 +163,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Cuộc họp đã bắt đầu, không gửi báo vắng được nữa.",
         "The meeting has started: an absence notice can no longer be sent.",
     ),
+    "absence_withdraw_too_late": (
+        'Cuộc họp đã bắt đầu, không rút lại báo vắng được nữa. Nếu đồng chí đến dự, xin bấm "Tham gia" '
+        "hoặc báo thư ký điểm danh.",
+        'The meeting has started: the absence notice can no longer be withdrawn. If you attend, press "Join" '
+        "or ask the clerk to check you in.",
+    ),
     "absence_reason_required": ("Xin ghi rõ lý do vắng mặt.", "Please give the reason for the absence."),
     "report_not_ready": (
         "Cuộc họp chưa kết thúc nên chưa lập báo cáo được.",
