@@ -5,6 +5,7 @@ import { $, announce, bootPage, fill, h, meetingIdFromUrl, requireSession } from
 import { currentLang, errorText, t } from './i18n.js';
 import { ApiError, request } from './net.js';
 import { busy, clearError, dayTime, memberOptions, moment, showError } from './branch-kit.js';
+import { docsPart } from './branch-docs.js';
 import { planPart } from './branch-plan.js';
 
 await bootPage();
@@ -58,11 +59,15 @@ document.addEventListener('click', (event) => {
   event.preventDefault();
   go(link.getAttribute('href'));
 });
-window.addEventListener('popstate', () => route());
+let shownAddress = null; // the page's own address (a jump to a part of the page changes only the #fragment)
+window.addEventListener('popstate', () => {
+  if (location.pathname + location.search !== shownAddress) route();
+});
 
 let firstView = true;
 
 async function route() {
+  shownAddress = location.pathname + location.search;
   const id = meetingIdFromUrl();
   $('#load-error').hidden = true;
   if (id) await showMeeting(id);
@@ -245,7 +250,7 @@ async function showMeeting(id) {
 }
 
 /** The other parts of one meeting's page (agenda, documents, ...): each has show(page) and render(page). */
-const parts = [planPart];
+const parts = [planPart, docsPart];
 
 async function refreshPlan() {
   page.plan = await request(`/api/prep/meetings/${page.meeting.id}`);

@@ -4,15 +4,18 @@ and what the database then holds. A plain member who opens the page is told it i
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from meeting import planning
-from meeting.auth import decode_invite_token
-from meeting.db.models import AgendaItem, Meeting, Member
+from meeting.auth import Principal, decode_invite_token, issue_access_token
+from meeting.db.models import AgendaItem, Document, DocumentAccess, Meeting, Member
 from meeting.domain.model import MeetingKind
 from tests.browser.conftest import DESKTOP, PASSWORD, PHONE, LiveServer
 from tests.browser.helpers import axe_violations, describe, open_context, screens, sign_in, watch_errors
@@ -327,4 +330,147 @@ def test_the_secretary_plans_the_agenda_and_the_speakers(browser, live_server: L
     assert agenda_of(server, meeting_id)[1][0] == topic
     screens(page, artifacts, "branch-plan-locked")
     assert errors == ["secretary: Failed to load resource: the server responded with a status of 409 (Conflict)"]
+    context.close()
+
+
+def tiny_pdf() -> bytes:
+    return b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def tiny_docx() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<document/>")
+    return out.getvalue()
+
+
+def documents_of(server: LiveServer, meeting_id: int) -> list[Document]:
+    with server.context.sessions() as session:
+        found = list(session.scalars(select(Document).where(Document.meeting_id == meeting_id).order_by(Document.id)))
+        for document in found:
+            session.expunge(document)
+        return found
+
+
+def test_the_secretary_uploads_sends_and_sees_who_opened_the_documents(browser, live_server: LiveServer, artifacts):
+    server, branch = live_server, live_server.branch
+    meeting_id = plan_meeting(server, MeetingKind.THEMATIC, "Chuyên đề: chuyển đổi số ở thôn", days=12)
+    with server.context.sessions() as session:
+        deadline = planning.draft_deadline(session.get(Meeting, meeting_id))
+    errors: list[str] = []
+    context = open_context(browser, DESKTOP)
+    page = context.new_page()
+    watch_errors(page, errors, "secretary")
+    sign_in(page, server, branch.chair, f"/branch?m={meeting_id}")
+    card = page.locator("#docs-card")
+
+    # The 3-working-day rule for the draft report, with its deadline, and the plan's warning.
+    day = deadline.strftime("%d/%m/%Y")
+    rule = f"chậm nhất 3 ngày làm việc trước cuộc họp, tức là hết ngày {day}"
+    expect(page.locator("#draft-rule-text")).to_contain_text(rule)
+    expect(page.locator("#draft-state")).to_contain_text("Chưa gửi dự thảo")
+    expect(page.locator("#draft-state .prep-warning")).to_have_text(
+        f"Chưa phát hành dự thảo báo cáo; phải đến đảng viên chậm nhất ngày {deadline.isoformat()} "
+        "(3 ngày làm việc trước)."
+    )
+    expect(card.locator("#doc-list")).to_have_text("Chưa có tài liệu nào.")
+
+    # A file of a kind not accepted: the API's refusal, and the form keeps the file and the title.
+    card.get_by_label("Chọn tệp").set_input_files(
+        {"name": "ghi-chu.txt", "mimeType": "text/plain", "buffer": b"Ghi chu cuoc hop"}
+    )
+    card.get_by_label("Tên tài liệu (không bắt buộc)").fill("Ghi chú của chi ủy")
+    page.get_by_role("navigation", name="Đi tới").get_by_role("link", name="Tài liệu").click()  # jump, same page
+    expect(page).to_have_url(re.compile("#docs-card$"))
+    expect(card.get_by_label("Tên tài liệu (không bắt buộc)")).to_have_value("Ghi chú của chi ủy")
+    card.get_by_role("button", name="Tải lên").click()
+    expect(page.locator("#upload-error")).to_have_text("Chỉ nhận tệp PDF, DOCX, PPTX, ODT, ODP, PNG hoặc JPEG.")
+    expect(card.get_by_label("Tên tài liệu (không bắt buộc)")).to_have_value("Ghi chú của chi ủy")
+    assert page.evaluate("() => document.querySelector('#doc-file').files[0].name") == "ghi-chu.txt"
+    expect(card.get_by_role("button", name="Tải lên")).to_be_enabled()
+
+    # Too large for the server's limit (lowered for the test): refused with the limit in words.
+    server.context.settings.extra["max_document_bytes"] = "50000"
+    try:
+        card.get_by_label("Chọn tệp").set_input_files(
+            {"name": "du-thao.pdf", "mimeType": "application/pdf", "buffer": tiny_pdf() + b" " * 60_000}
+        )
+        card.get_by_role("button", name="Tải lên").click()
+        expect(page.locator("#upload-error")).to_have_text("Tệp quá lớn: tối đa 0.05 MB.")
+    finally:
+        del server.context.settings.extra["max_document_bytes"]
+    assert documents_of(server, meeting_id) == []
+
+    # The draft report (PDF) and another document (DOCX) uploaded; the second deleted again.
+    card.get_by_label("Chọn tệp").set_input_files(
+        {"name": "du-thao-bao-cao.pdf", "mimeType": "application/pdf", "buffer": tiny_pdf()}
+    )
+    card.get_by_label("Loại tài liệu").select_option(label="Dự thảo báo cáo, nghị quyết")
+    card.get_by_label("Tên tài liệu (không bắt buộc)").fill("Dự thảo báo cáo chuyên đề")
+    card.get_by_role("button", name="Tải lên").click()
+    draft_row = card.locator("#doc-list > li").filter(has_text="Dự thảo báo cáo chuyên đề")
+    expect(draft_row).to_contain_text("Chưa gửi")
+    expect(draft_row).to_contain_text("du-thao-bao-cao.pdf")
+    expect(page.locator("#upload-error")).to_have_text("")
+    expect(card.get_by_label("Tên tài liệu (không bắt buộc)")).to_have_value("")  # the form is ready for the next
+    card.get_by_label("Chọn tệp").set_input_files(
+        {"name": "phan-cong.docx", "mimeType": "application/octet-stream", "buffer": tiny_docx()}
+    )
+    card.get_by_role("button", name="Tải lên").click()
+    other_row = card.locator("#doc-list > li").filter(has_text="phan-cong.docx")
+    expect(other_row).to_contain_text("Tài liệu khác")
+    stored = documents_of(server, meeting_id)
+    assert [(d.title, d.kind, d.distributed_at) for d in stored] == [
+        ("Dự thảo báo cáo chuyên đề", "draft_report", None),
+        ("phan-cong.docx", "other", None),
+    ]
+    card.get_by_role("button", name="Xoá: phan-cong.docx").click()
+    page.get_by_role("dialog").get_by_role("button", name="Xoá").click()
+    expect(other_row).to_have_count(0)
+    assert [d.title for d in documents_of(server, meeting_id)] == ["Dự thảo báo cáo chuyên đề"]
+
+    # "Gửi tài liệu": sent to the members, on time; it can no longer be deleted.
+    card.get_by_role("button", name="Gửi tài liệu (1 chưa gửi)").click()
+    page.get_by_role("dialog").get_by_role("button", name="Gửi tài liệu").click()
+    expect(draft_row).to_contain_text("Đã gửi lúc")
+    expect(page.locator("#draft-state")).to_contain_text("đúng hạn")
+    expect(page.locator("#draft-state .prep-warning")).to_have_count(0)
+    expect(draft_row.get_by_role("button", name=re.compile("^Xoá"))).to_have_count(0)
+    expect(card.get_by_role("button", name=re.compile("^Gửi tài liệu"))).to_be_hidden()
+    (document,) = documents_of(server, meeting_id)
+    assert document.distributed_at is not None
+
+    # A member opens it from their phone; the secretary sees who opened it and when.
+    reader = branch.officials[3]
+    who = Principal(user_id=None, member_id=reader, branch_id=branch.branch_id, role="member")
+    opened = context.request.get(
+        f"{server.url}/api/prep/documents/{document.id}/file",
+        headers={"Authorization": f"Bearer {issue_access_token(who, TEST_SECRET)}"},
+    )
+    assert opened.status == 200 and opened.body() == tiny_pdf()
+    expect(draft_row.locator("summary")).to_contain_text("Đã mở: 0 đồng chí")
+    card.get_by_role("button", name="Xem lại ai đã mở tài liệu").click()
+    expect(draft_row.locator("summary")).to_contain_text("Đã mở: 1 đồng chí")
+    draft_row.locator("summary").click()
+    expect(draft_row.locator(".prep-readers")).to_contain_text(f"{name_of(server, reader)} — mở lúc")
+    expect(draft_row).to_contain_text("Chưa mở:")
+    with server.context.sessions() as session:
+        accesses = session.scalars(select(DocumentAccess).where(DocumentAccess.document_id == document.id)).all()
+        assert [a.member_id for a in accesses] == [reader]
+
+    # The secretary downloads it too (with the session's token).
+    with page.expect_download() as downloaded:
+        draft_row.get_by_role("button", name="Tải về: Dự thảo báo cáo chuyên đề").click()
+    assert downloaded.value.suggested_filename == "du-thao-bao-cao.pdf"
+    assert Path(downloaded.value.path()).read_bytes() == tiny_pdf()
+
+    assert axe_violations(page) == [], describe(axe_violations(page))
+    no_wider_than_a_phone(page)
+    screens(page, artifacts, "branch-documents")
+    refused = [
+        "secretary: Failed to load resource: the server responded with a status of 415 (Unsupported Media Type)",
+        "secretary: Failed to load resource: the server responded with a status of 413 (Request Entity Too Large)",
+    ]
+    assert errors == refused
     context.close()
