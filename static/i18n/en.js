@@ -14,6 +14,9 @@ export default {
     openHelp: 'Open the meeting to check people in and run it. Once open, the agenda and the roster can no longer be edited.',
     open: 'Open the meeting',
     opened: 'The meeting is open.',
+    recordTitle: 'The minutes',
+    recordHelp: 'Read the minutes, vote to adopt them, then the chair and the clerk sign them on the minutes page.',
+    recordOpen: 'Open the minutes',
   },
   conn: {
     connecting: 'Connecting...',

@@ -16,6 +16,9 @@ export default {
     openHelp: 'Mở cuộc họp để điểm danh và điều hành. Sau khi mở, chương trình và danh sách dự họp không sửa được nữa.',
     open: 'Mở cuộc họp',
     opened: 'Đã mở cuộc họp.',
+    recordTitle: 'Biên bản cuộc họp',
+    recordHelp: 'Đọc biên bản, biểu quyết thông qua rồi chủ trì và thư ký ký biên bản trong trang biên bản.',
+    recordOpen: 'Mở biên bản',
   },
   conn: {
     connecting: 'Đang kết nối...',

@@ -6,6 +6,7 @@ import {
   attendanceOf,
   bindConnection,
   bindOpenCard,
+  bindRecordCard,
   bootPage,
   button,
   confirmDialog,
@@ -30,6 +31,7 @@ const live = new LiveMeeting({ meetingId, client: 'chair', memberId: session?.me
 bindConnection(live);
 bindChairReview(live); // the review step: the last resolution's tasks and their status (review.js)
 bindOpenCard(live);
+bindRecordCard(live); // the minutes in the record viewer, from the adoption step on
 
 async function act(command, okText) {
   try {

@@ -8,6 +8,7 @@ import {
   attendanceOf,
   bindConnection,
   bindOpenCard,
+  bindRecordCard,
   bootPage,
   button,
   currentItem,
@@ -31,6 +32,7 @@ const me = session?.memberId;
 const live = new LiveMeeting({ meetingId, client: 'clerk', memberId: me });
 bindConnection(live);
 bindOpenCard(live);
+bindRecordCard(live); // the minutes in the record viewer, from the adoption step on
 const draftKey = `chibo.draft.${meetingId}.${me}`;
 
 async function act(command, okText) {

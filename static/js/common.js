@@ -321,3 +321,22 @@ export function bindOpenCard(live) {
   live.addEventListener('state', render);
   render();
 }
+
+/**
+ * The minutes (biên bản) in the record viewer, where they are read, adopted and signed: a card shown from the
+ * "reading and adopting the minutes" step on, and once the meeting has ended. `#record-card` holds a link
+ * `#record-link`; the viewer itself checks who may read and who may sign.
+ */
+export function bindRecordCard(live) {
+  const card = $('#record-card');
+  if (!card) return;
+  $('#record-link').href = `/web/meetings/${live.meetingId}/record`;
+  const render = () => {
+    const state = live.state;
+    const item = state && currentItem(state);
+    card.hidden = !state || !(state.status === 'ended' || item?.kind === 'minutes');
+  };
+  live.addEventListener('state', render);
+  render();
+}
+
