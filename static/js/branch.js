@@ -5,6 +5,7 @@ import { $, announce, bootPage, fill, h, meetingIdFromUrl, requireSession } from
 import { currentLang, errorText, t } from './i18n.js';
 import { ApiError, request } from './net.js';
 import { busy, clearError, dayTime, memberOptions, moment, showError } from './branch-kit.js';
+import { afterPart } from './branch-after.js';
 import { docsPart } from './branch-docs.js';
 import { planPart } from './branch-plan.js';
 
@@ -250,7 +251,7 @@ async function showMeeting(id) {
 }
 
 /** The other parts of one meeting's page (agenda, documents, ...): each has show(page) and render(page). */
-const parts = [planPart, docsPart];
+const parts = [planPart, docsPart, afterPart];
 
 async function refreshPlan() {
   page.plan = await request(`/api/prep/meetings/${page.meeting.id}`);
@@ -285,6 +286,7 @@ function renderMeeting() {
     link('branch.meeting.hall', '/hall'),
   );
   $('#invite-card').hidden = meeting.status === 'ended';
+  $('#jump-invite').hidden = meeting.status === 'ended';
   const invitee = $('#invite-member');
   const keep = invitee.value ? Number(invitee.value) : null;
   fill(invitee, memberOptions(page.members.filter((m) => m.active), keep, t('branch.invite.choose')));

@@ -15,7 +15,9 @@ from sqlalchemy import select
 
 from meeting import planning
 from meeting.auth import Principal, decode_invite_token, issue_access_token
-from meeting.db.models import AgendaItem, Document, DocumentAccess, Meeting, Member
+from meeting.db.models import AgendaItem, Document, DocumentAccess, Meeting, Member, ReportSubmission
+from meeting.domain import Actor
+from meeting.domain import commands as c
 from meeting.domain.model import MeetingKind
 from tests.browser.conftest import DESKTOP, PASSWORD, PHONE, LiveServer
 from tests.browser.helpers import axe_violations, describe, open_context, screens, sign_in, watch_errors
@@ -473,4 +475,99 @@ def test_the_secretary_uploads_sends_and_sees_who_opened_the_documents(browser, 
         "secretary: Failed to load resource: the server responded with a status of 413 (Request Entity Too Large)",
     ]
     assert errors == refused
+    context.close()
+
+
+def send_absence(context, server: LiveServer, meeting_id: int, member_id: int, reason: str) -> None:
+    """The member's own notice, through the API with their sign-in (as their page sends it)."""
+    who = Principal(user_id=None, member_id=member_id, branch_id=server.branch.branch_id, role="member")
+    answer = context.request.post(
+        f"{server.url}/api/prep/meetings/{meeting_id}/absence",
+        data={"reason": reason},
+        headers={"Authorization": f"Bearer {issue_access_token(who, TEST_SECRET)}"},
+    )
+    assert answer.status == 201, answer.text()
+
+
+def test_absence_notices_and_the_report_after_the_meeting(browser, live_server: LiveServer, artifacts):
+    server, branch = live_server, live_server.branch
+    meeting_id = plan_meeting(server, MeetingKind.REGULAR, "Sinh hoạt chi bộ tháng 12", days=2)
+    errors: list[str] = []
+    context = open_context(browser, PHONE)
+    page = context.new_page()
+    watch_errors(page, errors, "secretary")
+    first, second = branch.officials[4], branch.probationary
+    send_absence(context, server, meeting_id, first, "Đi khám bệnh ở huyện")
+    sign_in(page, server, branch.chair, f"/branch?m={meeting_id}")
+
+    # The notices received: who, why, when; one more arrives while the page is open.
+    absences = page.locator("#absences-card")
+    expect(absences.locator("#absence-list > li")).to_have_count(1)
+    expect(absences).to_contain_text("1 đồng chí đã báo vắng.")
+    row = absences.locator("#absence-list > li").filter(has_text=name_of(server, first))
+    expect(row).to_contain_text("Lý do: Đi khám bệnh ở huyện")
+    expect(row).to_contain_text("Báo lúc")
+    send_absence(context, server, meeting_id, second, "Đi làm ăn xa")
+    absences.get_by_role("button", name="Xem lại danh sách báo vắng").click()
+    expect(absences.locator("#absence-list > li")).to_have_count(2)
+    expect(absences.locator("#absence-list > li").nth(1)).to_contain_text(name_of(server, second))
+    expect(absences).to_contain_text("Lý do: Đi làm ăn xa")
+
+    # Before the meeting has ended there is no report yet.
+    report = page.locator("#report-card")
+    expect(report).to_contain_text("Báo cáo lập được sau khi cuộc họp kết thúc.")
+    expect(report.get_by_role("button", name="Gửi báo cáo")).to_be_hidden()
+
+    # The meeting is held and ended; the page opened again shows the report.
+    service, chair = server.context.service, Actor.member(branch.chair)
+    service.open(meeting_id)
+    service.execute(meeting_id, c.StartMeeting(), chair)
+    service.execute(meeting_id, c.EndMeeting(), chair)
+    page.reload()
+    expect(page.locator("#m-meta")).to_contain_text("Đã kết thúc")
+    expect(page.locator("#invite-card")).to_be_hidden()  # no invite to a meeting that is over
+    expect(page.get_by_role("link", name="Liên kết mời")).to_be_hidden()
+    with page.expect_download() as docx:
+        report.get_by_role("button", name="Tải báo cáo (Word, DOCX)").click()
+    assert docx.value.suggested_filename == f"bao-cao-hop-chi-bo-{meeting_id}.docx"
+    assert Path(docx.value.path()).read_bytes()[:4] == b"PK\x03\x04"
+    with page.expect_download() as pdf:
+        report.get_by_role("button", name="Tải báo cáo (PDF)").click()
+    assert pdf.value.suggested_filename == f"bao-cao-hop-chi-bo-{meeting_id}.pdf"
+    assert Path(pdf.value.path()).read_bytes()[:5] == b"%PDF-"
+
+    # "Gửi báo cáo": the network fails once (the choice and the note stay), then it is sent.
+    report.get_by_label("Gửi kèm biên bản cuộc họp").check()
+    report.get_by_label("Ghi chú gửi kèm (không bắt buộc)").fill("Chi bộ đã họp đủ nội dung theo hướng dẫn.")
+    failed: list[str] = []
+
+    def fail_once(route):
+        if not failed:
+            failed.append(route.request.url)
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    page.route("**/report/submit", fail_once)
+    report.get_by_role("button", name="Gửi báo cáo").click()
+    page.get_by_role("dialog").get_by_role("button", name="Gửi báo cáo").click()
+    expect(page.locator("#submit-error")).to_contain_text("Không kết nối được máy chủ")
+    expect(report.get_by_label("Gửi kèm biên bản cuộc họp")).to_be_checked()
+    expect(report.get_by_label("Ghi chú gửi kèm (không bắt buộc)")).to_have_value(
+        "Chi bộ đã họp đủ nội dung theo hướng dẫn."
+    )
+    with server.context.sessions() as session:
+        assert session.get(ReportSubmission, meeting_id) is None
+    report.get_by_role("button", name="Gửi báo cáo").click()
+    page.get_by_role("dialog").get_by_role("button", name="Gửi báo cáo").click()
+    expect(page.locator("#submit-done")).to_contain_text("Đã gửi báo cáo lên Đảng ủy xã lúc")
+    expect(page.locator("#submit-done")).to_contain_text("kèm biên bản")
+    expect(page.locator("#submit-error")).to_have_text("")
+    with server.context.sessions() as session:
+        sent = session.get(ReportSubmission, meeting_id)
+        assert (sent.minutes_shared, sent.note) == (True, "Chi bộ đã họp đủ nội dung theo hướng dẫn.")
+    assert axe_violations(page) == [], describe(axe_violations(page))
+    no_wider_than_a_phone(page)
+    screens(page, artifacts, "branch-report")
+    assert errors == []
     context.close()
