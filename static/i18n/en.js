@@ -649,6 +649,12 @@ export default {
       sentAt: 'Report sent to the commune committee {when}.',
       sentAtShared: 'Report sent to the commune committee {when}, with the minutes.',
     },
+    edit: {
+      open: "Change the meeting's details",
+      heading: "The meeting's details",
+      save: 'Save the changes',
+      saved: "The meeting's details are saved.",
+    },
   },
   commune: {
     pageTitle: 'Branches overview — Commune committee',

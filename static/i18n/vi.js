@@ -654,6 +654,12 @@ export default {
       sentAt: 'Đã gửi báo cáo lên Đảng ủy xã lúc {when}.',
       sentAtShared: 'Đã gửi báo cáo lên Đảng ủy xã lúc {when}, kèm biên bản.',
     },
+    edit: {
+      open: 'Sửa thông tin cuộc họp',
+      heading: 'Sửa thông tin cuộc họp',
+      save: 'Lưu thay đổi',
+      saved: 'Đã lưu thông tin cuộc họp.',
+    },
   },
   commune: {
     pageTitle: 'Tổng hợp các chi bộ — Đảng ủy xã',

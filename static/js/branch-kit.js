@@ -82,6 +82,14 @@ export function moment(date, time) {
   return `${date}T${time}:00${OFFSET}`;
 }
 
+/** The day ("2030-01-15") and time of day ("19:30") a moment falls on in Viet Nam: what the form fields hold. */
+export function localParts(iso) {
+  const at = new Date(iso);
+  const date = at.toLocaleDateString('en-CA', { timeZone: ZONE });
+  const time = at.toLocaleTimeString('en-GB', { timeZone: ZONE, hour: '2-digit', minute: '2-digit', hour12: false });
+  return { date, time };
+}
+
 /** Today's date in Viet Nam ("2030-01-15"), whatever this device's own zone is. */
 export function today() {
   return new Date().toLocaleDateString('en-CA', { timeZone: ZONE });

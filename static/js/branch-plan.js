@@ -63,8 +63,14 @@ async function act(control, itemId, work, okText) {
       }
       return false;
     }
-    await page.refreshPlan();
     if (okText) announce(okText);
+    try {
+      await page.refreshPlan();
+    } catch (failure) {
+      // Done, but the new plan did not arrive: say so where the user is looking.
+      if (itemId) itemError(itemId, failure);
+      else showError(error, failure);
+    }
     return true;
   });
 }

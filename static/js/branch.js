@@ -7,6 +7,7 @@ import { ApiError, request } from './net.js';
 import { busy, clearError, dayTime, memberOptions, moment, showError } from './branch-kit.js';
 import { afterPart } from './branch-after.js';
 import { docsPart } from './branch-docs.js';
+import { editPart } from './branch-edit.js';
 import { planPart } from './branch-plan.js';
 
 await bootPage();
@@ -251,7 +252,7 @@ async function showMeeting(id) {
 }
 
 /** The other parts of one meeting's page (agenda, documents, ...): each has show(page) and render(page). */
-const parts = [planPart, docsPart, afterPart];
+const parts = [editPart, planPart, docsPart, afterPart];
 
 async function refreshPlan() {
   page.plan = await request(`/api/prep/meetings/${page.meeting.id}`);

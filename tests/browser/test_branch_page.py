@@ -571,3 +571,70 @@ def test_absence_notices_and_the_report_after_the_meeting(browser, live_server: 
     screens(page, artifacts, "branch-report")
     assert errors == []
     context.close()
+
+
+def test_the_secretary_corrects_a_meetings_details(browser, live_server: LiveServer):
+    server, branch = live_server, live_server.branch
+    meeting_id = plan_meeting(server, MeetingKind.EXTRAORDINARY, "Họp bất thường về đê điều", days=3)
+    with server.context.sessions.begin() as session:
+        session.get(Meeting, meeting_id).clerk_id = None
+    errors: list[str] = []
+    context = open_context(browser, PHONE)
+    page = context.new_page()
+    watch_errors(page, errors, "secretary")
+    sign_in(page, server, branch.chair, f"/branch?m={meeting_id}")
+    expect(page.locator("#m-warnings")).to_have_text("Chưa phân công thư ký.")
+    expect(page.locator("#m-officers")).to_contain_text("Thư ký: chưa phân công")
+
+    page.get_by_role("button", name="Sửa thông tin cuộc họp").click()
+    form = page.locator("#edit-form")
+    expect(form.get_by_label("Tên cuộc họp")).to_have_value("Họp bất thường về đê điều")
+    expect(form.get_by_label("Tên cuộc họp")).to_be_focused()
+    clerk = branch.officials[5]
+    form.get_by_label("Thư ký").select_option(label=name_of(server, clerk))
+    form.get_by_label("Giờ họp").fill("07:30")
+    form.get_by_label("Địa điểm").fill("Trụ sở thôn")
+    form.get_by_role("button", name="Lưu thay đổi").click()
+    expect(page.locator("#m-officers")).to_contain_text(f"Thư ký: {name_of(server, clerk)}")
+    expect(page.locator("#m-warnings")).to_have_text("")
+    expect(page.locator("#m-meta")).to_contain_text("07:30")
+    expect(page.locator("#m-meta")).to_contain_text("Trụ sở thôn")
+    expect(form).to_be_hidden()
+    saved = meeting_row(server, meeting_id)
+    local = saved.scheduled_at.replace(tzinfo=saved.scheduled_at.tzinfo or UTC) + timedelta(hours=7)
+    assert (saved.clerk_id, saved.place, local.hour, local.minute) == (clerk, "Trụ sở thôn", 7, 30)
+
+    # Once the meeting has opened, a change is refused and said; what was typed stays.
+    page.get_by_role("button", name="Sửa thông tin cuộc họp").click()
+    server.context.service.open(meeting_id)
+    form.get_by_label("Địa điểm").fill("Nhà ông trưởng thôn")
+    form.get_by_role("button", name="Lưu thay đổi").click()
+    expect(page.locator("#edit-error")).to_contain_text("Cuộc họp đã mở, không còn sửa kế hoạch được")
+    expect(form.get_by_label("Địa điểm")).to_have_value("Nhà ông trưởng thôn")
+    expect(page.get_by_role("button", name="Sửa thông tin cuộc họp")).to_be_hidden()
+    assert meeting_row(server, meeting_id).place == "Trụ sở thôn"
+    no_wider_than_a_phone(page)
+    assert errors == ["secretary: Failed to load resource: the server responded with a status of 409 (Conflict)"]
+    context.close()
+
+
+def test_every_word_the_page_asks_for_exists_in_both_languages(browser, live_server: LiveServer):
+    context = open_context(browser, PHONE)
+    page = context.new_page()
+    page.goto(live_server.url + "/")
+    tables = page.evaluate(
+        """async () => [(await import('/static/i18n/vi.js')).default, (await import('/static/i18n/en.js')).default]"""
+    )
+    html = page.request.get(live_server.url + "/branch").text()
+    wanted = {part.split('"')[0] for part in html.split('data-i18n="')[1:]}
+    names = ("branch.js", "branch-kit.js", "branch-edit.js", "branch-plan.js", "branch-docs.js", "branch-after.js")
+    scripts = "".join(page.request.get(f"{live_server.url}/static/js/{name}").text() for name in names)
+    wanted |= set(re.findall(r"\bt\(\s*'(branch\.[\w.]+)'", scripts))
+    assert len(wanted) > 100
+    for table in tables:
+        for key in wanted:
+            node = table
+            for part in key.split("."):
+                node = node.get(part) if isinstance(node, dict) else None
+            assert isinstance(node, str) and node, key
+    context.close()
