@@ -47,6 +47,9 @@ def demo_banner(info: DemoInfo, base: str) -> str:
         f"  Chủ trì / chair console:      {base}/chair?m={info.meeting_id}",
         f"  Thư ký / clerk console:       {base}/clerk?m={info.meeting_id}",
         f"  Màn hình hội trường / hall:   {base}/hall?m={info.meeting_id}",
+        f"  Chuẩn bị họp / planning:      {base}/branch   (đảng viên / members: {base}/members)",
+        f"  Nghị quyết / resolutions:     {base}/resolutions   (thống kê / statistics: {base}/stats)",
+        f"  Cấp ủy xã / commune admin:    {base}/commune",
         "  Tài khoản demo / demo logins (tên đăng nhập / mật khẩu = username / password):",
     ]
     lines += [f"    {username:<10} / {password}   {who}" for username, password, who in info.logins]
