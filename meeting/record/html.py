@@ -63,6 +63,8 @@ def page(title: str, script: str, body: str) -> str:
         '<!doctype html>\n<html lang="vi"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title>"
+        # The site's icon, as on the other pages (without it the browser asks for /favicon.ico, which is not ours).
+        '<link rel="icon" href="/static/img/icon.svg" type="image/svg+xml">'
         '<link rel="stylesheet" href="/web/record/record.css">'
         f'<script type="module" src="{escape(script)}"></script></head>'
         f"<body>{body}</body></html>"

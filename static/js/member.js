@@ -4,6 +4,7 @@ import {
   announce,
   attendanceOf,
   bindConnection,
+  bindRecordCard,
   button,
   bootPage,
   confirmDialog,
@@ -167,6 +168,7 @@ async function join() {
     }
   }
   bindConnection(live); // the connection's state matters from here on
+  bindRecordCard(live); // the minutes to read at the adoption step and after the meeting
   await live.start();
   joined = true;
   $('#join-view').hidden = true;

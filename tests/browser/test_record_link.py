@@ -1,5 +1,5 @@
-"""From the live consoles to the minutes: the chair's and clerk's consoles show the way to the record viewer (where
-the minutes are read, adopted and signed) once the meeting reaches its "adopt the minutes" step, not before."""
+"""From the live pages to the minutes: the chair's and clerk's consoles and the member's page show the way to the
+record viewer (where the minutes are read, adopted and signed) once the meeting reaches its "adopt the minutes" step."""
 
 from __future__ import annotations
 
@@ -34,6 +34,14 @@ def test_the_consoles_lead_to_the_minutes_from_the_adoption_step(browser, live_s
         expect(page.locator("#conn")).to_have_attribute("data-state", "online")
         expect(page.locator("#record-card")).to_be_hidden()
         pages[console] = page
+    phone = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")  # a member by invite link
+    member = phone.new_page()
+    watch_errors(member, errors, "member")
+    member.goto(live_server.invite_link(branch.officials[3]))
+    member.get_by_role("button", name="Tham gia").click()
+    expect(member.locator("#meeting-view")).to_be_visible()
+    expect(member.locator("#record-card")).to_be_hidden()
+    pages["member"] = member
 
     service.execute(branch.meeting_id, c.OpenItem(item_id=minutes_item), chair)
     for page in pages.values():
@@ -43,5 +51,9 @@ def test_the_consoles_lead_to_the_minutes_from_the_adoption_step(browser, live_s
     pages["chair"].get_by_role("link", name="Mở biên bản").click()
     pages["chair"].wait_for_url(f"**/web/meetings/{branch.meeting_id}/record")
     expect(pages["chair"].locator("#app")).to_contain_text("BIÊN BẢN", ignore_case=True)
+    member.get_by_role("link", name="Mở biên bản").click()  # the member reads the draft too
+    member.wait_for_url(f"**/web/meetings/{branch.meeting_id}/record")
+    expect(member.locator("#app")).to_contain_text("BIÊN BẢN", ignore_case=True)
     assert errors == [], errors
+    phone.close()
     context.close()
