@@ -66,6 +66,9 @@ async function showMeetings() {
   renderNav(session);
   showMyTasks(session);
   const list = $('#meetings');
+  // A commune admin belongs to no branch: no meetings of their own, their work is in the pages below.
+  $('#meetings-heading').hidden = session.memberId === null;
+  if (session.memberId === null) return fill(list);
   fill(list, h('li', { class: 'muted' }, t('common.loading')));
   let meetings;
   try {

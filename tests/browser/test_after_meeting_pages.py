@@ -455,6 +455,10 @@ def test_the_commune_admin_sees_the_branches_and_minutes_only_where_shared(brows
     # The sign-in page links the admin here.
     page.goto(f"{server.url}/")
     expect(page.get_by_role("link", name="Tổng hợp các chi bộ")).to_have_attribute("href", "/commune")
+    # An admin belongs to no branch: no meeting list of their own, and no refusal shown for one.
+    expect(page.locator("#meetings-heading")).to_be_hidden()
+    expect(page.locator("#meetings .error")).to_have_count(0)
+    assert len(errors) == 1, errors  # only the refusal made on purpose above
     context.close()
 
 
