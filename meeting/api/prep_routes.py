@@ -25,7 +25,7 @@ from meeting import commune, documents, planning, reports, stats
 from meeting.api.access import int_param, may_prepare, require_preparer, require_viewer
 from meeting.api.common import ctx, parse_body, principal
 from meeting.auth import Principal
-from meeting.db.models import Meeting, Member
+from meeting.db.models import Meeting, Member, ReportSubmission
 from meeting.errors import Rejected
 
 UPLOAD_OVERHEAD = 64 * 1024  # multipart boundaries and headers on top of the file itself
@@ -146,7 +146,7 @@ async def upload_document(request: Request) -> JSONResponse:
             require_preparer(who, meeting)
 
     await anyio.to_thread.run_sync(check)  # refuse before reading a large body
-    limit = int(context.settings.extra.get("max_document_bytes", documents.MAX_DOCUMENT_BYTES))
+    limit = _document_limit(context)
     filename, data, kind, title = await _read_upload(request, limit)
     store = document_store(request)
 
@@ -232,7 +232,13 @@ def document_access(request: Request) -> JSONResponse:
         meeting = planning.get_meeting(session, _int(request, "meeting_id"))
         require_viewer(who, meeting)
         require_preparer(who, meeting)
-        return JSONResponse({"documents": documents.access_report(session, meeting.id)})
+        report = documents.access_report(session, meeting.id)
+    # The upload limit in force, so the page's hint says the real one.
+    return JSONResponse({"documents": report, "max_bytes": _document_limit(ctx(request))})
+
+
+def _document_limit(context: Any) -> int:
+    return int(context.settings.extra.get("max_document_bytes", documents.MAX_DOCUMENT_BYTES))
 
 
 # -- invitations and absence notices -----------------------------------------------------------------------------
@@ -376,6 +382,28 @@ async def submit_report(request: Request) -> JSONResponse:
     return JSONResponse(await anyio.to_thread.run_sync(work))
 
 
+def report_submission(request: Request) -> JSONResponse:
+    """Whether (and when, how) this meeting's report went to the commune: `{"submission": null}` until it did."""
+    who = principal(request)
+    with ctx(request).sessions() as session:
+        meeting = planning.get_meeting(session, _int(request, "meeting_id"))
+        require_viewer(who, meeting)
+        require_preparer(who, meeting)
+        submission = session.get(ReportSubmission, meeting.id)
+        if submission is None:
+            return JSONResponse({"submission": None})
+        return JSONResponse(
+            {
+                "submission": {
+                    "meeting_id": meeting.id,
+                    "submitted_at": planning._aware(submission.submitted_at).isoformat(),
+                    "minutes_shared": submission.minutes_shared,
+                    "note": submission.note,
+                }
+            }
+        )
+
+
 def _period(request: Request) -> tuple[datetime | None, datetime | None]:
     def parse(name: str) -> datetime | None:
         value = request.query_params.get(name)
@@ -426,6 +454,7 @@ routes: list[BaseRoute] = [
     Route("/api/prep/meetings/{meeting_id:int}/absences", list_absences, methods=["GET"]),
     Route("/api/prep/meetings/{meeting_id:int}/report.{fmt:str}", report_file, methods=["GET"]),
     Route("/api/prep/meetings/{meeting_id:int}/report/submit", submit_report, methods=["POST"]),
+    Route("/api/prep/meetings/{meeting_id:int}/report/submission", report_submission, methods=["GET"]),
     Route("/api/prep/branches/{branch_id:int}/participation", participation, methods=["GET"]),
     Route("/api/prep/branches/{branch_id:int}/participation.svg", participation_chart, methods=["GET"]),
 ]

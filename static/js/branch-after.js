@@ -7,7 +7,7 @@ import { busy, clearError, download, replaceKeepingFocus, shortTime, showError }
 
 let page = null;
 let absences = []; // GET /api/prep/meetings/{id}/absences
-let submitted = null; // the answer of the last "Gửi báo cáo" on this page, for this meeting
+let submitted = null; // the meeting's report as sent to the commune (GET .../report/submission), or null
 
 function meetingId() {
   return page.meeting.id;
@@ -80,6 +80,25 @@ async function submit(event) {
   $('#submit-done').focus();
 }
 
+/** Whether the report went to the commune already (on another day, from another device). */
+async function loadSubmission() {
+  if (page.meeting.status !== 'ended') return;
+  const asked = meetingId();
+  try {
+    const { submission } = await request(`/api/prep/meetings/${asked}/report/submission`);
+    if (page.meeting.id !== asked) return; // another meeting was chosen meanwhile
+    submitted = submission;
+    if (submission) {
+      $('#share-minutes').checked = submission.minutes_shared;
+      $('#report-note').value = submission.note || '';
+    }
+  } catch (failure) {
+    showError($('#report-error'), failure);
+    return;
+  }
+  renderReport();
+}
+
 function renderReport() {
   const ended = page.meeting.status === 'ended';
   $('#report-wait').hidden = ended;
@@ -104,7 +123,7 @@ export const afterPart = {
     for (const id of ['#absences-error', '#report-error', '#submit-error']) clearError($(id));
     renderAbsences();
     renderReport();
-    await loadAbsences();
+    await Promise.all([loadAbsences(), loadSubmission()]);
   },
   render() {
     if (!page?.meeting) return;

@@ -3,7 +3,7 @@
 // while not yet sent, "Gửi tài liệu" (distribute to the members), the 3-working-day rule for a thematic
 // meeting's draft report, and who opened which document when (the access log).
 import { $, announce, confirmDialog, h } from './common.js';
-import { errorText, t } from './i18n.js';
+import { currentLang, errorText, t } from './i18n.js';
 import { ApiError, request } from './net.js';
 import { busy, clearError, download, plainDate, replaceKeepingFocus, shortTime, showError, size, upload } from './branch-kit.js';
 
@@ -16,8 +16,16 @@ function meetingId() {
   return page.meeting.id;
 }
 
+let maxBytes = null; // the server's upload limit, from the same answer
+
 async function load() {
-  documents = (await request(`/api/prep/meetings/${meetingId()}/access`)).documents;
+  ({ documents, max_bytes: maxBytes } = await request(`/api/prep/meetings/${meetingId()}/access`));
+}
+
+function renderFileHint() {
+  const mb = maxBytes ? Math.round((maxBytes / (1024 * 1024)) * 10) / 10 : null;
+  const shown = mb?.toLocaleString(currentLang() === 'en' ? 'en-GB' : 'vi-VN');
+  $('#doc-file-hint').textContent = t(mb ? 'branch.docs.fileHint' : 'branch.docs.fileTypes', { mb: shown });
 }
 
 async function reload() {
@@ -194,6 +202,7 @@ function docButton(kind, doc, label, onclick, extra = '') {
 function render() {
   if (!page?.meeting) return;
   renderDraftRule();
+  renderFileHint();
   const list = $('#doc-list');
   replaceKeepingFocus(list, documents.length ? documents.map(documentRow) : [h('li', { class: 'muted' }, t('branch.docs.none'))]);
   for (const details of list.querySelectorAll('details')) {

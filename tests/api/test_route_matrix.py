@@ -282,6 +282,9 @@ TABLE: dict[tuple[str, str], Case] = {
         {"secretary"},
         request=_with("/api/prep/meetings/{fx.ended_meeting}/report/submit", json={"minutes_shared": True}),
     ),
+    ("GET", "/api/prep/meetings/{meeting_id:int}/report/submission"): case(
+        PREPARERS, request=_get("/api/prep/meetings/{fx.ended_meeting}/report/submission")
+    ),
     ("GET", "/api/prep/branches/{branch_id:int}/participation"): case(
         {"secretary"}, request=_get(f"/api/prep/branches/{A}/participation")
     ),

@@ -378,6 +378,8 @@ def test_the_secretary_uploads_sends_and_sees_who_opened_the_documents(browser, 
     )
     expect(card.locator("#doc-list")).to_have_text("Chưa có tài liệu nào.")
 
+    # The hint says the server's own limit (25 MB unless configured otherwise).
+    expect(page.locator("#doc-file-hint")).to_contain_text("tối đa 25 MB.")
     # A file of a kind not accepted: the API's refusal, and the form keeps the file and the title.
     card.get_by_label("Chọn tệp").set_input_files(
         {"name": "ghi-chu.txt", "mimeType": "text/plain", "buffer": b"Ghi chu cuoc hop"}
@@ -566,6 +568,12 @@ def test_absence_notices_and_the_report_after_the_meeting(browser, live_server: 
     with server.context.sessions() as session:
         sent = session.get(ReportSubmission, meeting_id)
         assert (sent.minutes_shared, sent.note) == (True, "Chi bộ đã họp đủ nội dung theo hướng dẫn.")
+    # Another day, another visit: the page knows the report was sent, how, and says so at once.
+    page.reload()
+    expect(page.locator("#submit-done")).to_contain_text("Đã gửi báo cáo lên Đảng ủy xã lúc")
+    expect(page.locator("#submit-done")).to_contain_text("kèm biên bản")
+    expect(page.locator("#share-minutes")).to_be_checked()
+    expect(page.locator("#report-note")).to_have_value("Chi bộ đã họp đủ nội dung theo hướng dẫn.")
     assert axe_violations(page) == [], describe(axe_violations(page))
     no_wider_than_a_phone(page)
     screens(page, artifacts, "branch-report")

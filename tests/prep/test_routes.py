@@ -186,8 +186,12 @@ def test_report_participation_and_the_commune_view(context, client, branch, peop
     commune_report = f"/api/commune/meetings/{branch.meeting_id}/report.pdf"
     assert client.get(commune_report, headers=admin_headers).status_code == 404  # not sent yet
     assert client.post(f"{base}/report/submit", json={}, headers=people["clerk"]).status_code == 403
+    status = client.get(f"{base}/report/submission", headers=people["secretary"])
+    assert status.status_code == 200 and status.json() == {"submission": None}
     sent = client.post(f"{base}/report/submit", json={"minutes_shared": False}, headers=people["secretary"])
     assert sent.status_code == 200
+    status = client.get(f"{base}/report/submission", headers=people["clerk"]).json()["submission"]
+    assert (status["submitted_at"], status["minutes_shared"]) == (sent.json()["submitted_at"], False)
     assert client.get(commune_report, headers=admin_headers).content.startswith(b"%PDF-")
     minutes = client.get(f"/api/commune/meetings/{branch.meeting_id}/minutes", headers=admin_headers)
     assert minutes.status_code == 403 and minutes.json()["error"]["code"] == "minutes_not_shared"
