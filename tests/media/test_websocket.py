@@ -115,6 +115,11 @@ async def test_offer_answer_over_the_websocket_the_floor_by_command_and_teardown
         await chair_ws.command("c2", {"type": "open_item", "item_id": branch.item_ids[0]})
         await until(lambda: room.gate.last_seq > 0, what="the room following the journal")
         assert listener.silent_to(440.0, 5) or len(listener.heard) < 5
+        # The floor goes to someone present: wait for presence to have checked the speaker's phone in (it does so
+        # on its own, after the connection, and a busy machine may take a while).
+        await until(
+            lambda: context.service.state(meeting)[0].is_present(speaker_id), what="the speaker checked in by presence"
+        )
         await chair_ws.command("c3", {"type": "grant_floor", "member_id": speaker_id})
         await until(lambda: listener.hears(440.0, 10), what="the floor holder heard through the hub")
 
