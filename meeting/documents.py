@@ -99,12 +99,17 @@ def clean_filename(filename: str) -> str:
     return name
 
 
+def too_large(limit: int) -> Rejected:
+    """The refusal of a file over `limit` bytes, the limit in megabytes to three significant digits (never "0")."""
+    return Rejected("document_too_large", status=413, limit_mb=float(f"{limit / (1024 * 1024):.3g}"))
+
+
 def check_upload(filename: str, data: bytes, limit: int = MAX_DOCUMENT_BYTES) -> tuple[str, FileType]:
     """Refuse empty, oversized and unaccepted files, and files whose name lies about their content."""
     if not data:
         raise Rejected("document_empty", status=422)
     if len(data) > limit:
-        raise Rejected("document_too_large", status=413, limit_mb=round(limit / (1024 * 1024), 2))
+        raise too_large(limit)
     detected = sniff(data)
     if detected is None:
         raise Rejected("document_type_refused", status=415)

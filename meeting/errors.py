@@ -249,10 +249,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
 def message(code: str, lang: str = "vi", **params: Any) -> str:
     vi, en = MESSAGES.get(code, MESSAGES["internal"])
     template = en if lang == "en" else vi
+    # A number as people write it: "25 MB" (not "25.0"), and Vietnamese with a decimal comma: "0,05 MB".
+    params = {k: _decimal(v, lang) if isinstance(v, float) else v for k, v in params.items()}
     try:
         return template.format(**params)
     except (KeyError, IndexError):
         return template
+
+
+def _decimal(value: float, lang: str) -> str:
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return text if lang == "en" else text.replace(".", ",")
 
 
 class Rejected(Exception):

@@ -114,7 +114,7 @@ async def _read_upload(request: Request, limit: int) -> tuple[str, bytes, str, s
     """(filename, data, kind, title) from a multipart form (field `file`) or a raw body (?filename=)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + UPLOAD_OVERHEAD:
-        raise Rejected("document_too_large", status=413, limit_mb=round(limit / (1024 * 1024), 2))
+        raise documents.too_large(limit)
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         async with request.form(max_files=1, max_fields=4) as form:
             upload = form.get("file")

@@ -401,7 +401,7 @@ def test_the_secretary_uploads_sends_and_sees_who_opened_the_documents(browser, 
             {"name": "du-thao.pdf", "mimeType": "application/pdf", "buffer": tiny_pdf() + b" " * 60_000}
         )
         card.get_by_role("button", name="Tải lên").click()
-        expect(page.locator("#upload-error")).to_have_text("Tệp quá lớn: tối đa 0.05 MB.")
+        expect(page.locator("#upload-error")).to_have_text("Tệp quá lớn: tối đa 0,0477 MB.")
     finally:
         del server.context.settings.extra["max_document_bytes"]
     assert documents_of(server, meeting_id) == []

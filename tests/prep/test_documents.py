@@ -50,6 +50,9 @@ def test_size_and_emptiness_are_checked():
     with pytest.raises(Rejected) as refused:
         docs.check_upload("a.pdf", samples.PDF + b"\x00" * 2048, limit=1024 * 1024 // 512)
     assert refused.value.code == "document_too_large" and refused.value.status == 413
+    # The limit in each language's own way of writing a decimal.
+    said = refused.value.to_json()["error"]
+    assert "0,00195 MB" in said["message"] and "0.00195 MB" in said["message_en"], said
     with pytest.raises(Rejected) as refused:
         docs.check_upload("a.pdf", b"")
     assert refused.value.code == "document_empty"
