@@ -1,6 +1,6 @@
 // What the after-meeting pages (/resolutions, /stats, /commune) share: who may open them (a signed-out visitor is
 // sent to sign in and brought back; someone without the role is told so plainly), the loading / failed / shown
-// states of the page, and the small formats they print (a day, a rate as a percentage).
+// states of the page, and the numbers they print (a rate as a percentage, a count). Dates: i18n.js.
 import { $ } from './common.js';
 import { currentLang, errorText, t } from './i18n.js';
 import { current, loginUrl } from './net.js';
@@ -98,31 +98,6 @@ export class PageState {
 
 function locale() {
   return currentLang() === 'en' ? 'en-GB' : 'vi-VN';
-}
-
-/** "2026-03-31" -> "31/03/2026" (both languages write the day first). */
-export function dayText(iso) {
-  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || '');
-  return match ? `${match[3]}/${match[2]}/${match[1]}` : '';
-}
-
-/** The Vietnamese calendar day of an instant, as dd/mm/yyyy. */
-export function dateOf(iso) {
-  if (!iso) return '';
-  return new Date(iso).toLocaleDateString(locale(), {
-    day: '2-digit',
-    month: '2-digit',
-    year: 'numeric',
-    timeZone: 'Asia/Ho_Chi_Minh',
-  });
-}
-
-/** The Vietnamese calendar day of an instant as yyyy-mm-dd (for a date field). */
-export function isoDayOf(moment) {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Ho_Chi_Minh', year: 'numeric', month: '2-digit', day: '2-digit' })
-    .formatToParts(moment);
-  const part = (type) => parts.find((p) => p.type === type).value;
-  return `${part('year')}-${part('month')}-${part('day')}`;
 }
 
 /**

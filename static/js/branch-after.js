@@ -1,9 +1,9 @@
 // Absence notices and the report on the preparation page (/branch?m=ID): who has said they will be absent, why
 // and when; once the meeting has ended, the report to the commune committee as DOCX and PDF, and "Gửi báo cáo".
-import { $, announce, confirmDialog, h } from './common.js';
-import { t } from './i18n.js';
+import { $, announce, busy, clearError, confirmDialog, download, h, showError } from './common.js';
+import { shortTime, t } from './i18n.js';
 import { request } from './net.js';
-import { busy, clearError, download, replaceKeepingFocus, shortTime, showError } from './branch-kit.js';
+import { replaceKeepingFocus } from './branch-kit.js';
 
 let page = null;
 let absences = []; // GET /api/prep/meetings/{id}/absences

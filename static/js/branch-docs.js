@@ -2,10 +2,10 @@
 // the file's content; its refusal is shown and the form keeps the file and what was typed), the list, delete
 // while not yet sent, "Gửi tài liệu" (distribute to the members), the 3-working-day rule for a thematic
 // meeting's draft report, and who opened which document when (the access log).
-import { $, announce, confirmDialog, h } from './common.js';
-import { currentLang, errorText, t } from './i18n.js';
-import { ApiError, request } from './net.js';
-import { busy, clearError, download, plainDate, replaceKeepingFocus, shortTime, showError, size, upload } from './branch-kit.js';
+import { $, announce, busy, clearError, confirmDialog, download, h, showError } from './common.js';
+import { currentLang, dayText, errorText, shortTime, t } from './i18n.js';
+import { ApiError, request, token } from './net.js';
+import { replaceKeepingFocus } from './branch-kit.js';
 
 let page = null;
 let documents = []; // GET /api/prep/meetings/{id}/access: each document with who opened it and who has not
@@ -39,7 +39,38 @@ async function reload() {
   return true;
 }
 
+/** "2,4 MB", "180 KB" */
+function size(bytes) {
+  const format = (n) => n.toLocaleString(currentLang() === 'en' ? 'en-GB' : 'vi-VN', { maximumFractionDigits: 1 });
+  if (bytes >= 1024 * 1024) return `${format(bytes / (1024 * 1024))} MB`;
+  return `${format(Math.max(1, Math.round(bytes / 1024)))} KB`;
+}
+
 // -- upload ------------------------------------------------------------------------------------------------------
+/** Send a form with a file (multipart) to the API; the answer's JSON, or an ApiError as `request` gives. */
+async function upload(path, form) {
+  let response;
+  try {
+    response = await fetch(path, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${await token()}`, Accept: 'application/json' },
+      body: form,
+      cache: 'no-store',
+      credentials: 'same-origin',
+    });
+  } catch {
+    throw new ApiError(0, { code: 'network' });
+  }
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    /* not JSON */
+  }
+  if (!response.ok) throw new ApiError(response.status, body?.error || { code: response.status === 413 ? 'document_too_large' : 'internal' });
+  return body;
+}
+
 async function send(event) {
   event.preventDefault();
   const error = $('#upload-error');
@@ -134,7 +165,7 @@ function renderDraftRule() {
   const box = $('#draft-rule');
   box.hidden = !draft;
   if (!draft) return;
-  $('#draft-rule-text').textContent = t('branch.docs.draftRule', { days: draft.lead_working_days, deadline: plainDate(draft.deadline) });
+  $('#draft-rule-text').textContent = t('branch.docs.draftRule', { days: draft.lead_working_days, deadline: dayText(draft.deadline) });
   let state;
   if (!draft.distributed_at) state = h('span', { class: 'pill pill-warn' }, t('branch.docs.draftNotSent'));
   else if (draft.on_time) state = h('span', { class: 'pill pill-ok' }, t('branch.docs.draftOnTime', { when: shortTime(draft.distributed_at) }));

@@ -1,9 +1,9 @@
 // Correcting a meeting's details on the preparation page (/branch?m=ID) while its plan can still change: title,
 // day and time, place, chair and clerk (PATCH /api/meetings/{id}). What was typed stays when the API refuses.
-import { $, announce } from './common.js';
-import { t } from './i18n.js';
+import { $, announce, busy, clearError, showError } from './common.js';
+import { localParts, moment, t } from './i18n.js';
 import { ApiError, request } from './net.js';
-import { busy, clearError, localParts, memberOptions, moment, showError } from './branch-kit.js';
+import { memberOptions } from './branch-kit.js';
 
 let page = null;
 

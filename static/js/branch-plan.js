@@ -2,10 +2,10 @@
 // down) and who is assigned to each item (the presenter, the members designated to prepare an opinion), with the
 // plan's own warnings. The plan is copied into the meeting's journal when the meeting opens; from then on the
 // API refuses changes here (plan_locked) and the page says so.
-import { $, announce, confirmDialog, h } from './common.js';
+import { $, announce, busy, clearError, confirmDialog, h, showError } from './common.js';
 import { errorText, t } from './i18n.js';
 import { ApiError, request } from './net.js';
-import { assignable, busy, clearError, memberOptions, replaceKeepingFocus, showError } from './branch-kit.js';
+import { assignable, memberOptions, replaceKeepingFocus } from './branch-kit.js';
 
 // planning.MIN_DESIGNATED_THEMATIC: what the page says while the plan gives no warning (the rule is met).
 const MIN_DESIGNATED = 5;

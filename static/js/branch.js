@@ -1,10 +1,10 @@
 // The preparation page (/branch; /branch?m=ID for one meeting): the branch's secretary or deputy sees the
 // branch's meetings, creates one from an order of business (regular, thematic, extraordinary), and prepares it:
 // who chairs and keeps the minutes, links to the consoles, one-tap invite links for members far away.
-import { $, announce, bootPage, fill, h, meetingIdFromUrl, requireSession } from './common.js';
-import { currentLang, errorText, t } from './i18n.js';
+import { $, announce, bootPage, busy, clearError, fill, h, meetingIdFromUrl, requireSession, showError } from './common.js';
+import { currentLang, errorText, moment, t, when } from './i18n.js';
 import { ApiError, request } from './net.js';
-import { busy, clearError, dayTime, memberOptions, moment, showError } from './branch-kit.js';
+import { memberOptions } from './branch-kit.js';
 import { afterPart } from './branch-after.js';
 import { docsPart } from './branch-docs.js';
 import { editPart } from './branch-edit.js';
@@ -118,7 +118,7 @@ function meetingRow(meeting) {
       { class: 'grow' },
       h('strong', {}, meeting.title),
       h('br'),
-      h('span', { class: 'muted' }, [t(`branch.kind.${meeting.kind}`), dayTime(meeting.scheduled_at), meeting.place].filter(Boolean).join(' · ')),
+      h('span', { class: 'muted' }, [t(`branch.kind.${meeting.kind}`), when(meeting.scheduled_at), meeting.place].filter(Boolean).join(' · ')),
       ' ',
       statusPill(meeting),
     ),
@@ -266,7 +266,7 @@ function renderMeeting() {
   $('#m-title').textContent = meeting.title;
   fill(
     $('#m-meta'),
-    [t(`branch.kind.${meeting.kind}`), dayTime(meeting.scheduled_at), meeting.place].filter(Boolean).join(' · '),
+    [t(`branch.kind.${meeting.kind}`), when(meeting.scheduled_at), meeting.place].filter(Boolean).join(' · '),
     ' ',
     statusPill(meeting),
   );
@@ -313,7 +313,7 @@ async function makeInvite() {
     }
     $('#invite-link-label').textContent = t('branch.invite.linkFor', { name: memberName(memberId) });
     $('#invite-link').value = invite.url;
-    $('#invite-expiry').textContent = t('branch.invite.expires', { when: dayTime(invite.expires_at) });
+    $('#invite-expiry').textContent = t('branch.invite.expires', { when: when(invite.expires_at) });
     $('#invite-result').hidden = false;
     announce(t('branch.invite.made'));
     $('#invite-link').focus();

@@ -1,8 +1,9 @@
 // What the four apps share around the live connection: language and text size, the connection banner,
 // and small readings of the meeting state (names, current item, my place in the queue).
-// Also the small DOM helpers (build elements, announce to screen readers, confirm) every page uses.
+// Also the small DOM helpers (build elements, announce to screen readers, confirm) every page uses, a button that
+// shows it is working, an error line under a form, and files fetched with the session's token.
 import { applyI18n, bindLangToggle, duration, errorText, initLang, t } from './i18n.js';
-import { current, loginUrl } from './net.js';
+import { ApiError, current, loginUrl, request } from './net.js';
 
 // ===== DOM helpers ==============================================================================
 
@@ -126,6 +127,49 @@ export function promptDialog(question, { value = '', label = question, required 
     dialog.showModal();
     input.focus();
   });
+}
+
+/**
+ * Run `work` with `control` disabled and marked busy, so a second tap does nothing and the user sees that
+ * something is happening. Focus comes back to the control if disabling it took focus away.
+ */
+export async function busy(control, work) {
+  if (control.disabled) return undefined;
+  const hadFocus = document.activeElement === control;
+  control.disabled = true;
+  control.setAttribute('aria-busy', 'true');
+  try {
+    return await work();
+  } finally {
+    control.disabled = false;
+    control.removeAttribute('aria-busy');
+    if (hadFocus && control.isConnected && (document.activeElement === document.body || !document.activeElement)) control.focus();
+  }
+}
+
+/** Put an API failure into an error line (role=alert): its words, and a sign-in link when the session ran out. */
+export function showError(el, failure) {
+  const error = failure instanceof ApiError ? failure.error : { code: 'internal' };
+  el.replaceChildren(errorText(error));
+  if (failure instanceof ApiError && failure.status === 401) {
+    el.append(' ', h('a', { href: loginUrl() }, t('conn.signInAgain')));
+  }
+  if (!(failure instanceof ApiError)) console.error(failure); // a bug in the page, not a refusal
+}
+
+export function clearError(el) {
+  el.replaceChildren();
+}
+
+/** Fetch a file the API serves only with the session's token, and hand it to the browser as a download. */
+export async function download(path, filename) {
+  const blob = await request(path, { as: 'blob' });
+  const url = URL.createObjectURL(blob);
+  const link = h('a', { href: url, download: filename, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 /** Fold Vietnamese for searching: lower case, no tone marks, đ as d ("Nguyễn" matches "nguyen"). */

@@ -3,10 +3,10 @@
 // whether its report is late, attendance. A branch meeting's report (DOCX or PDF) is downloaded once the branch
 // has sent it; its minutes open only when the branch shared them. Minutes not shared are a fact about the branch,
 // said as such ("Chi bộ chưa chia sẻ biên bản"), never shown as an error.
-import { $, announce, bootPage, button, fill, h } from './common.js';
-import { errorText, t } from './i18n.js';
+import { $, announce, bootPage, busy, button, download, fill, h } from './common.js';
+import { dateOf, dayText, errorText, t, today } from './i18n.js';
 import { request } from './net.js';
-import { PageState, count, dateOf, dayText, isoDayOf, percent } from './aftermeeting.js';
+import { PageState, count, percent } from './aftermeeting.js';
 
 await bootPage();
 
@@ -37,22 +37,15 @@ function monthText(label) {
 }
 
 // -- downloads and minutes ----------------------------------------------------------------------------------------
-async function download(meeting, fmt, control) {
-  control.disabled = true;
-  try {
-    const blob = await request(`/api/commune/meetings/${meeting.meeting_id}/report.${fmt}`, { as: 'blob' });
-    const url = URL.createObjectURL(blob);
-    const link = h('a', { href: url, download: `bao-cao-hop-chi-bo-${meeting.meeting_id}.${fmt}`, hidden: true });
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60000);
-    announce(t('commune.downloaded'));
-  } catch (error) {
-    if (!page.handled(error)) announce(errorText(error.error), 'error');
-  } finally {
-    control.disabled = false;
-  }
+function downloadReport(meeting, fmt, control) {
+  return busy(control, async () => {
+    try {
+      await download(`/api/commune/meetings/${meeting.meeting_id}/report.${fmt}`, `bao-cao-hop-chi-bo-${meeting.meeting_id}.${fmt}`);
+      announce(t('commune.downloaded'));
+    } catch (error) {
+      if (!page.handled(error)) announce(errorText(error.error), 'error');
+    }
+  });
 }
 
 async function openMinutes(meeting) {
@@ -123,8 +116,8 @@ function meetingBlock(branch, meeting) {
   }
   const actions = [];
   if (report?.submitted_at) {
-    actions.push(button(t('commune.downloadDocx'), about, (event) => download(meeting, 'docx', event.currentTarget)));
-    actions.push(button(t('commune.downloadPdf'), about, (event) => download(meeting, 'pdf', event.currentTarget)));
+    actions.push(button(t('commune.downloadDocx'), about, (event) => downloadReport(meeting, 'docx', event.currentTarget)));
+    actions.push(button(t('commune.downloadPdf'), about, (event) => downloadReport(meeting, 'pdf', event.currentTarget)));
   }
   if (shared && !minutes) {
     const open = button(t('commune.openMinutes'), about, () => openMinutes(meeting));
@@ -241,8 +234,8 @@ if (session) {
     }
     load(month);
   });
-  $('#month-prev').addEventListener('click', () => load(shiftMonth(view.month || isoDayOf(new Date()).slice(0, 7), -1)));
-  $('#month-next').addEventListener('click', () => load(shiftMonth(view.month || isoDayOf(new Date()).slice(0, 7), 1)));
+  $('#month-prev').addEventListener('click', () => load(shiftMonth(view.month || today().slice(0, 7), -1)));
+  $('#month-next').addEventListener('click', () => load(shiftMonth(view.month || today().slice(0, 7), 1)));
   document.addEventListener('langchange', render);
   load(null);
 }

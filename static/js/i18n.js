@@ -95,28 +95,80 @@ export function bindLangToggle(button) {
   document.addEventListener('langchange', render);
 }
 
-/** A time of day (HH:MM) in the meeting's local time zone. */
+// ===== dates and times ==========================================================================
+// One set for every page, all in the meeting's time zone whatever this device's own zone is.
+
+const ZONE = 'Asia/Ho_Chi_Minh'; // Viet Nam: UTC+7 all year
+const OFFSET = '+07:00';
+
+function locale() {
+  return lang === 'en' ? 'en-GB' : 'vi-VN';
+}
+
+/** A time of day ("19:30"). */
 export function clock(iso) {
   if (!iso) return '';
-  const date = new Date(iso);
-  return date.toLocaleTimeString(lang === 'en' ? 'en-GB' : 'vi-VN', {
+  return new Date(iso).toLocaleTimeString(locale(), { hour: '2-digit', minute: '2-digit', timeZone: ZONE });
+}
+
+/** "Thứ Ba, 15/01/2030, 19:30": the day and time of a meeting (or of anything else said in full). */
+export function when(iso) {
+  if (!iso) return '';
+  return new Date(iso).toLocaleString(locale(), {
+    weekday: 'long',
+    day: '2-digit',
+    month: '2-digit',
+    year: 'numeric',
     hour: '2-digit',
     minute: '2-digit',
-    timeZone: 'Asia/Ho_Chi_Minh',
+    timeZone: ZONE,
   });
 }
 
-/** Day and time of a meeting ("Thứ Hai, 23/11, 07:30"), in the meeting's time zone. */
-export function when(iso) {
+/** "15/01/2030 19:30": shorter, for lists. */
+export function shortTime(iso) {
   if (!iso) return '';
-  return new Date(iso).toLocaleString(lang === 'en' ? 'en-GB' : 'vi-VN', {
-    weekday: 'long',
-    day: 'numeric',
-    month: 'numeric',
+  return new Date(iso).toLocaleString(locale(), {
+    day: '2-digit',
+    month: '2-digit',
+    year: 'numeric',
     hour: '2-digit',
     minute: '2-digit',
-    timeZone: 'Asia/Ho_Chi_Minh',
+    timeZone: ZONE,
   });
+}
+
+/** "15/01/2030": the calendar day an instant falls on. */
+export function dateOf(iso) {
+  if (!iso) return '';
+  return new Date(iso).toLocaleDateString(locale(), { day: '2-digit', month: '2-digit', year: 'numeric', timeZone: ZONE });
+}
+
+/** "2030-01-15" -> "15/01/2030": a date the server gives without a time (both languages write the day first). */
+export function dayText(isoDate) {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(isoDate || '');
+  return match ? `${match[3]}/${match[2]}/${match[1]}` : '';
+}
+
+/** The calendar day ("2030-01-15") an instant (a Date or an ISO string) falls on: what a date field holds. */
+export function isoDayOf(instant) {
+  return new Date(instant).toLocaleDateString('en-CA', { timeZone: ZONE, year: 'numeric', month: '2-digit', day: '2-digit' });
+}
+
+/** Today's date ("2030-01-15"). */
+export function today() {
+  return isoDayOf(new Date());
+}
+
+/** The day ("2030-01-15") and time of day ("19:30") a moment falls on: what the form fields hold. */
+export function localParts(iso) {
+  const time = new Date(iso).toLocaleTimeString('en-GB', { timeZone: ZONE, hour: '2-digit', minute: '2-digit', hour12: false });
+  return { date: isoDayOf(iso), time };
+}
+
+/** A date and a time of day typed on a page ("2030-01-15", "19:30"), as the moment they mean in Viet Nam. */
+export function moment(date, time) {
+  return `${date}T${time}:00${OFFSET}`;
 }
 
 /** "m:ss" for a number of seconds (negative shown as overtime with a minus sign). */

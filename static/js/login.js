@@ -1,6 +1,6 @@
 // The sign-in page (/): username and password, then the meetings this person may open, by role.
-import { $, bootPage, fill, h } from './common.js';
-import { clock, errorText, t } from './i18n.js';
+import { $, bootPage, busy, fill, h } from './common.js';
+import { errorText, shortTime, t } from './i18n.js';
 import { clearSession, current, isFresh, login, request } from './net.js';
 import { meetingPrep, showTasks } from './mine.js';
 await bootPage();
@@ -43,16 +43,18 @@ async function submit(event) {
     return;
   }
   error.textContent = '';
-  $('#login-submit').disabled = true;
-  try {
-    await login(username, password);
-  } catch (failure) {
-    error.textContent = errorText(failure.error);
-    $('#password').select();
-    return;
-  } finally {
-    $('#login-submit').disabled = false;
-  }
+  const signedIn = await busy($('#login-submit'), async () => {
+    try {
+      await login(username, password);
+      return true;
+    } catch (failure) {
+      // Not showError: a 401 here is a wrong password, not a session that ran out.
+      error.textContent = errorText(failure.error);
+      $('#password').select();
+      return false;
+    }
+  });
+  if (!signedIn) return;
   const next = nextPage();
   if (next) location.assign(next);
   else showMeetings();
@@ -98,7 +100,7 @@ async function showMeetings() {
           { class: 'grow' },
           h('strong', {}, meeting.title),
           h('br'),
-          h('span', { class: 'muted' }, `${new Date(meeting.scheduled_at).toLocaleDateString('vi-VN')} ${clock(meeting.scheduled_at)} · ${meeting.place || ''}`),
+          h('span', { class: 'muted' }, `${shortTime(meeting.scheduled_at)} · ${meeting.place || ''}`),
         ),
         h(
           'div',

@@ -1,7 +1,7 @@
 // The branch's roster and rules (/members), for its secretary and deputy: who belongs to the branch, in which
 // category (which decides who counts toward the quorum and who votes), their role, phone and sign-in; and the
 // branch's quorum and majority rules. Every change goes through the roster API, which checks it again.
-import { $, announce, bootPage, button, confirmDialog, fill, h, promptDialog } from './common.js';
+import { $, announce, bootPage, busy, button, clearError, confirmDialog, fill, h, promptDialog, showError } from './common.js';
 import { errorText, t } from './i18n.js';
 import { current, loginUrl, request } from './net.js';
 await bootPage();
@@ -67,18 +67,16 @@ async function saveRules(event) {
     }
     Object.assign(body, { [`${kind}_strict`]: rule.strict, [`${kind}_numerator`]: rule.numerator, [`${kind}_denominator`]: rule.denominator });
   }
-  error.textContent = '';
-  const save = $('#rules-save');
-  save.disabled = true;
-  try {
-    branch = await request(`/api/branches/${branch.id}`, { method: 'PATCH', body });
-    showRules();
-    announce(t('members.rulesSaved'));
-  } catch (failure) {
-    error.textContent = errorText(failure.error);
-  } finally {
-    save.disabled = false;
-  }
+  clearError(error);
+  await busy($('#rules-save'), async () => {
+    try {
+      branch = await request(`/api/branches/${branch.id}`, { method: 'PATCH', body });
+      showRules();
+      announce(t('members.rulesSaved'));
+    } catch (failure) {
+      showError(error, failure);
+    }
+  });
 }
 
 // -- the roster ------------------------------------------------------------------------------------------------
@@ -167,7 +165,7 @@ function startEdit(member) {
   $('#add-heading').textContent = t('members.editTitle', { name: member.full_name });
   $('#member-save').textContent = t('members.save');
   $('#member-cancel').hidden = false;
-  $('#member-error').textContent = '';
+  clearError($('#member-error'));
   $('#add-card').scrollIntoView({ block: 'start' });
   $('#full-name').focus();
 }
@@ -180,7 +178,7 @@ function resetForm() {
   $('#add-heading').textContent = t('members.addTitle');
   $('#member-save').textContent = t('members.add');
   $('#member-cancel').hidden = true;
-  $('#member-error').textContent = '';
+  clearError($('#member-error'));
 }
 
 /** What the form says, checked as the API will check it; null (and the error shown) when something is wrong. */
@@ -214,24 +212,22 @@ async function saveMember(event) {
   const body = readForm();
   if (!body) return;
   const id = $('#member-id').value;
-  const save = $('#member-save');
-  save.disabled = true;
-  try {
-    if (id) {
-      replaceMember(await request(`/api/members/${id}`, { method: 'PATCH', body }));
-      announce(t('members.saved', { name: body.full_name }));
-    } else {
-      const created = await request(`/api/branches/${branch.id}/members`, { method: 'POST', body });
-      members = [...members, created];
-      renderRoster();
-      announce(t('members.added', { name: body.full_name }));
+  await busy($('#member-save'), async () => {
+    try {
+      if (id) {
+        replaceMember(await request(`/api/members/${id}`, { method: 'PATCH', body }));
+        announce(t('members.saved', { name: body.full_name }));
+      } else {
+        const created = await request(`/api/branches/${branch.id}/members`, { method: 'POST', body });
+        members = [...members, created];
+        renderRoster();
+        announce(t('members.added', { name: body.full_name }));
+      }
+      resetForm();
+    } catch (failure) {
+      showError($('#member-error'), failure); // what was typed stays in the form
     }
-    resetForm();
-  } catch (failure) {
-    $('#member-error').textContent = errorText(failure.error); // what was typed stays in the form
-  } finally {
-    save.disabled = false;
-  }
+  });
 }
 
 // -- start -----------------------------------------------------------------------------------------------------

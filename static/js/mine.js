@@ -5,10 +5,10 @@
 // `meeting` is an entry of GET /api/prep/my/meetings: {meeting_id, title, status, scheduled_at, place,
 // absence_notice: {reason, sent_at} | null}. The server says what is too late (meeting/planning.py
 // send_absence_notice: only while the meeting is scheduled); the page only offers the buttons then.
-import { announce, confirmDialog, fill, h, promptDialog } from './common.js';
-import { errorText, t } from './i18n.js';
+import { announce, busy, confirmDialog, download, fill, h, promptDialog } from './common.js';
+import { dayText, errorText, t } from './i18n.js';
 import { request } from './net.js';
-import { counts, dayText, ordered, statusPill } from './review.js';
+import { counts, ordered, statusPill } from './review.js';
 
 const REASON_MAX = 500; // meeting/api/prep_routes.py AbsenceBody
 const TOO_LATE = new Set(['absence_too_late', 'absence_withdraw_too_late']);
@@ -122,15 +122,9 @@ export function calendarFileName(meeting) {
  * so it is fetched here and handed to the browser as a download; opening it adds the meeting to the phone's
  * calendar, with its reminder.
  */
-export async function downloadCalendar(meeting) {
+async function downloadCalendar(meeting) {
   try {
-    const blob = await request(`/api/prep/meetings/${meeting.meeting_id}/invitation.ics`, { as: 'blob' });
-    const url = URL.createObjectURL(blob);
-    const link = h('a', { href: url, download: calendarFileName(meeting), hidden: true });
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    await download(`/api/prep/meetings/${meeting.meeting_id}/invitation.ics`, calendarFileName(meeting));
     announce(t('member.calendarSaved'));
   } catch (error) {
     announce(errorText(error.error), 'error');
@@ -140,11 +134,7 @@ export async function downloadCalendar(meeting) {
 /** "Thêm vào lịch" for one meeting. */
 export function calendarButton(meeting) {
   const el = h('button', { type: 'button', id: `calendar-${meeting.meeting_id}`, class: 'btn' });
-  el.addEventListener('click', async () => {
-    el.disabled = true;
-    await downloadCalendar(meeting);
-    el.disabled = false;
-  });
+  el.addEventListener('click', () => busy(el, () => downloadCalendar(meeting)));
   const label = () => {
     el.textContent = t('member.addToCalendar');
     el.setAttribute('aria-label', `${t('member.addToCalendar')}: ${meeting.title}`);

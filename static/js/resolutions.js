@@ -5,10 +5,10 @@
 // The API (meeting/api/record_routes.py) checks every rule again: an incomplete item, an assignee who is not an
 // active member, a record already signed and sealed. What it refuses is shown beside the form, which keeps what
 // was typed.
-import { $, announce, bootPage, button, confirmDialog, fill, h } from './common.js';
-import { errorText, t } from './i18n.js';
+import { $, announce, bootPage, busy, button, confirmDialog, fill, h } from './common.js';
+import { dateOf, dayText, errorText, t } from './i18n.js';
 import { request } from './net.js';
-import { PageState, dateOf, dayText } from './aftermeeting.js';
+import { PageState } from './aftermeeting.js';
 
 await bootPage();
 
@@ -154,10 +154,6 @@ function makeForm({ key, fields, labels, initial = {}, submitKey, onSubmit, onCa
     say(text) {
       alert.textContent = text;
     },
-    busy(on) {
-      submit.disabled = on;
-      form.setAttribute('aria-busy', String(on));
-    },
     dirty() {
       return fields.some((f) => controls.get(f.name).value.trim() !== String(initial[f.name] ?? '').trim());
     },
@@ -177,7 +173,9 @@ function makeForm({ key, fields, labels, initial = {}, submitKey, onSubmit, onCa
   });
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    if (api.check()) onSubmit(api);
+    if (!api.check()) return;
+    form.setAttribute('aria-busy', 'true');
+    busy(submit, () => onSubmit(api)).finally(() => form.setAttribute('aria-busy', 'false'));
   });
   return api;
 }
@@ -204,7 +202,6 @@ function closeForm(key, focusSelector) {
 
 /** What the API refused, beside the form, which keeps everything typed. */
 function refused(form, error) {
-  form.busy(false);
   const code = error?.code;
   form.say(errorText(error?.error));
   if (code === 'action_incomplete') {
@@ -241,7 +238,6 @@ function addActionForm(resolution) {
       submitKey: 'resolutions.addAction',
       onCancel: () => closeForm(key, `#add-open-${resolution.resolution_id}`),
       onSubmit: async (form) => {
-        form.busy(true);
         try {
           view.data = await request(`/api/resolutions/${resolution.resolution_id}/actions`, {
             method: 'POST',
@@ -274,7 +270,6 @@ function editActionForm(action) {
       submitKey: 'resolutions.saveAction',
       onCancel: () => closeForm(key, `#edit-open-${action.action_id}`),
       onSubmit: async (form) => {
-        form.busy(true);
         try {
           await request(`/api/actions/${action.action_id}`, { method: 'PATCH', body: actionBody(form.values()) });
         } catch (error) {
@@ -304,7 +299,6 @@ function resolutionForm(resolution) {
       submitKey: resolution ? 'resolutions.saveResolution' : 'resolutions.createResolution',
       onCancel: () => closeForm(key, resolution ? `#res-edit-open-${resolution.resolution_id}` : '#res-new-open'),
       onSubmit: async (form) => {
-        form.busy(true);
         const values = form.values();
         try {
           if (resolution) {

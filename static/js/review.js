@@ -6,7 +6,7 @@
 // in the live state the page already follows), again each time it becomes current, and on the chair's console
 // when the chair opens the list before the step starts: never on every update of the state.
 import { $, fill, h } from './common.js';
-import { errorText, t } from './i18n.js';
+import { dayText, errorText, t } from './i18n.js';
 import { request } from './net.js';
 
 const ORDER = { overdue: 0, open: 1, done: 2 };
@@ -31,12 +31,6 @@ export function counts(data) {
   const found = { open: 0, done: 0, overdue: 0 };
   for (const row of data.items) found[row.status] = (found[row.status] || 0) + 1;
   return found;
-}
-
-/** "2026-03-31" -> "31/03/2026" (both languages write the day first). */
-export function dayText(iso) {
-  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || '');
-  return match ? `${match[3]}/${match[2]}/${match[1]}` : '';
 }
 
 /** The status in words, coloured: the word carries the meaning, the colour only helps. */

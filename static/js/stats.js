@@ -4,9 +4,9 @@
 // is shown as a percentage with the same digits), what each column counts, and the chart the API draws
 // (participation.svg, fetched with the token and shown from an object URL).
 import { $, bootPage, fill, h } from './common.js';
-import { currentLang, errorText, t } from './i18n.js';
+import { currentLang, dateOf, errorText, moment, t } from './i18n.js';
 import { request } from './net.js';
-import { PageState, count, dateOf, percent } from './aftermeeting.js';
+import { PageState, count, percent } from './aftermeeting.js';
 
 await bootPage();
 
@@ -58,8 +58,8 @@ function periodQuery() {
   const until = $('#until').value;
   if (since && until && since > until) return { error: 'stats.badPeriod' };
   const params = new URLSearchParams();
-  if (since) params.set('since', `${since}T00:00:00+07:00`);
-  if (until) params.set('until', `${nextDay(until)}T00:00:00+07:00`);
+  if (since) params.set('since', moment(since, '00:00'));
+  if (until) params.set('until', moment(nextDay(until), '00:00'));
   return { query: params.toString() };
 }
 
