@@ -296,26 +296,41 @@ async def add_action(request: Request) -> JSONResponse:
 
 @describe("Change an action item's 5 rõ fields (before sealing), or mark it done / not done", body=ActionUpdate)
 async def update_action(request: Request) -> JSONResponse:
+    """A preparer changes an item's 5 rõ fields or marks it done; its assignee may mark it done or not done when
+    it is one of their own items as GET /api/me/actions lists them (`own_items`): an invite link for the next
+    meeting reaches the previous meeting's items its review step goes through, although it does not reach that
+    meeting. Anyone else is refused: 404 outside the meeting's reach, 403 for a member who is neither."""
     who = principal(request)
     body = await parse_body(request, ActionUpdate)
     changes = body.model_dump(exclude_unset=True)
     done = changes.pop("done", None)
+    now = datetime.now(UTC)
     with ctx(request).sessions.begin() as session:
         action = session.get(ActionItem, int_param(request, "action_id"))
         resolution = session.get(Resolution, action.resolution_id) if action is not None else None
         if action is None or resolution is None:
             raise Rejected("not_found", status=404, what="action item")
-        meeting = meeting_for_viewer(session, who, resolution.meeting_id)
-        if changes:
-            require_preparer(who, meeting)
-            seal.require_unsealed(session, meeting.id)
-            res.update_action(session, action, meeting.branch_id, changes)
-        if done is not None:
-            if who.member_id != action.assignee_id:
+        own = who.member_id is not None and who.member_id == action.assignee_id
+        if (
+            done is not None
+            and not changes
+            and own
+            and action.id in {i["action_id"] for i in own_items(session, who, now)}
+        ):
+            meeting = session.get(Meeting, resolution.meeting_id)
+            assert meeting is not None  # the resolution's foreign key
+        else:
+            meeting = meeting_for_viewer(session, who, resolution.meeting_id)
+            if changes:
                 require_preparer(who, meeting)
-            res.set_done(action, done, datetime.now(UTC))
+                seal.require_unsealed(session, meeting.id)
+                res.update_action(session, action, meeting.branch_id, changes)
+            if done is not None:
+                require_preparer(who, meeting)  # the assignee's own items were let through above
+        if done is not None:
+            res.set_done(action, done, now)
         session.flush()
-        row = res.action_row(action, res.names_of(session, [action.assignee_id]), datetime.now(UTC), meeting.id)
+        row = res.action_row(action, res.names_of(session, [action.assignee_id]), now, meeting.id)
         return JSONResponse(row.model_dump(mode="json"))
 
 
@@ -349,16 +364,20 @@ def my_actions(request: Request) -> JSONResponse:
     meeting's resolution, and a remote member would join the review without seeing what they must answer for.
     """
     who = principal(request)
-    if who.member_id is None:
-        return JSONResponse({"items": []})
-    now = datetime.now(UTC)
     with ctx(request).sessions() as session:
-        if who.meeting_id is None:
-            items = res.member_actions(session, who.member_id, now)
-        else:
-            meeting = meeting_for_viewer(session, who, who.meeting_id)
-            items = res.member_actions_for_meeting(session, who.member_id, meeting, now)
-        return JSONResponse({"items": items})
+        return JSONResponse({"items": own_items(session, who, datetime.now(UTC))})
+
+
+def own_items(session: Session, who: Principal, now: datetime) -> list[dict[str, Any]]:
+    """The caller's own action items (see `my_actions`): the list they read, and the items whose done-ness they may
+    report themselves (`update_action`). Signed in, all of their member record's items (a member record is in
+    one branch); through an invite link, those its meeting deals with."""
+    if who.member_id is None:
+        return []
+    if who.meeting_id is None:
+        return res.member_actions(session, who.member_id, now)
+    meeting = meeting_for_viewer(session, who, who.meeting_id)
+    return res.member_actions_for_meeting(session, who.member_id, meeting, now)
 
 
 # -- the pages --------------------------------------------------------------------------------------------------------

@@ -241,3 +241,83 @@ def test_overdue_is_derived_from_the_deadline_at_the_moment_asked():
     action.status, action.done_at = "done", deadline + timedelta(days=3)
     assert status_at(action, deadline + timedelta(days=1)) == "overdue"  # done later than the moment asked about
     assert status_at(action, deadline + timedelta(days=3)) == "done"
+
+
+def test_the_assignee_reports_their_own_item_done_signed_in_or_by_the_next_meetings_invite(
+    branch_and_client, context: AppContext
+):
+    """The assignee marks an item done or not done wherever GET /api/me/actions shows it to them: signed in, and
+    through the invite link for the next meeting, which reviews the previous meeting's items (that meeting itself
+    is out of the link's reach). Not an item the link does not show, nor another member's (403 signed in, 404
+    by link); a preparer may, as before."""
+    branch, _, client = branch_and_client
+    now = datetime.now(UTC)
+    o3, o4 = branch.officials[2], branch.officials[3]
+    older = _held(context, branch, "Sinh hoạt chi bộ tháng 9", now - timedelta(days=60))
+    previous = _held(context, branch, "Sinh hoạt chi bộ tháng 10", now - timedelta(days=30))
+    with context.sessions.begin() as session:
+        made = {m: Resolution(meeting_id=m, title="Nghị quyết", text="") for m in (older, previous)}
+        session.add_all(made.values())
+        session.flush()
+        future = (now + timedelta(days=20)).date()
+
+        def item(meeting_id: int, who: int, task: str) -> ActionItem:
+            fields = ActionFields(who, task, future, "Đồng chí Bí thư", "Hoàn thành đúng hạn")
+            return add_action(session, made[meeting_id], branch.branch_id, fields)
+
+        mine = item(previous, o3, "Sửa nhà văn hóa thôn").id
+        theirs = item(previous, o4, "Việc của đồng chí khác").id
+        old = item(older, o3, "Thu đảng phí quý III")
+        set_done(old, True, now - timedelta(days=40))
+        old_done = old.id
+
+    def invite(member_id: int) -> dict[str, str]:
+        token = issue_invite_token(
+            meeting_id=branch.meeting_id,
+            member_id=member_id,
+            branch_id=branch.branch_id,
+            secret=TEST_SECRET,
+            expires_at=now + timedelta(hours=2),
+        )
+        exchanged = client.post("/api/auth/invite", json={"token": token})
+        return {"Authorization": f"Bearer {exchanged.json()['access_token']}"}
+
+    def stored(action_id: int) -> tuple[str, bool]:
+        with context.sessions() as session:
+            action = session.get(ActionItem, action_id)
+            return action.status, action.done_at is not None
+
+    def patch(action_id: int, headers: dict[str, str], **body) -> tuple[int, dict]:
+        response = client.patch(f"/api/actions/{action_id}", json=body, headers=headers)
+        return response.status_code, response.json()
+
+    signed_in, by_link = login(client, branch.usernames[o3]), invite(o3)
+    status, row = patch(mine, signed_in, done=True)
+    assert (status, row["status"], row["meeting_id"]) == (200, "done", previous)
+    assert stored(mine) == ("done", True)
+    assert patch(mine, signed_in, done=False)[1]["status"] == "open"
+    assert stored(mine) == ("open", False)
+    # By the invite link for the next meeting: the link does not reach the previous meeting itself...
+    assert client.get(f"/api/meetings/{previous}/resolutions", headers=by_link).status_code == 404
+    # ...but the member's own item its review goes through, done and undone.
+    status, row = patch(mine, by_link, done=True)
+    assert (status, row["status"], row["meeting_id"]) == (200, "done", previous)
+    assert stored(mine) == ("done", True)
+    assert patch(mine, by_link, done=False)[1]["status"] == "open"
+    assert stored(mine) == ("open", False)
+    # Only `done`: the 5 rõ fields stay the preparers', and the link still does not reach that meeting.
+    assert patch(mine, by_link, done=True, task="Việc khác")[0] == 404
+    assert patch(mine, signed_in, done=True, task="Việc khác")[1]["error"]["code"] == "forbidden"
+    # An old item already done is not in the link's list: not reopened through it.
+    assert patch(old_done, by_link, done=False)[0] == 404
+    assert stored(old_done) == ("done", True)
+    # Another member: 403 signed in (same branch, not a preparer), 404 by their own link.
+    assert patch(mine, login(client, branch.usernames[o4]), done=True)[0] == 403
+    assert patch(mine, invite(o4), done=True)[0] == 404
+    assert patch(theirs, by_link, done=True)[0] == 404
+    assert patch(theirs, signed_in, done=True)[0] == 403
+    assert stored(mine) == ("open", False) and stored(theirs) == ("open", False)
+    # A preparer (the chair) marks anyone's item, as before.
+    status, row = patch(theirs, login(client, branch.usernames[branch.chair]), done=True)
+    assert (status, row["status"]) == (200, "done")
+    assert stored(theirs) == ("done", True)
