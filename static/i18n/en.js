@@ -221,6 +221,8 @@ export default {
     queue: 'Waiting to speak',
     queueEmpty: 'Nobody has asked to speak.',
     more: 'and {n} more',
+    agendaBefore: '… {n} earlier',
+    agendaAfter: '… {n} more to come',
     agenda: 'Agenda',
     quorum: 'Quorum',
     vote: 'Vote',

@@ -226,6 +226,8 @@ export default {
     queue: 'Hàng chờ phát biểu',
     queueEmpty: 'Chưa có ai xin phát biểu.',
     more: 'và {n} người nữa',
+    agendaBefore: '… {n} mục trước',
+    agendaAfter: '… còn {n} mục',
     agenda: 'Chương trình',
     quorum: 'Số lượng',
     vote: 'Biểu quyết',

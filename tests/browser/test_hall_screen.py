@@ -4,6 +4,7 @@ when the chair turns it back on; and every state of the hall's screen on one 16:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -71,9 +72,16 @@ def test_the_hall_says_its_microphone_is_off_when_the_chair_mutes_it(browser, li
 PROJECTORS = ({"width": 1280, "height": 720}, {"width": 1920, "height": 1080})  # the room's 16:9 projectors
 
 
-def on_one_screen(page: Page, name: str, keys: tuple[str, ...], artifacts: Path) -> None:
+def on_one_screen(
+    page: Page,
+    name: str,
+    keys: tuple[str, ...],
+    artifacts: Path,
+    check: Callable[[Page, dict[str, int]], None] | None = None,
+) -> None:
     """At each projector size: nothing scrolls, and every key element shows whole, inside the window and inside
-    its card (not cut off by it). A picture of each size is kept for a person to look at."""
+    its card (not cut off by it); `check` looks at anything else at each size. A picture of each size is kept for a
+    person to look at."""
     before = page.viewport_size
     for size in PROJECTORS:
         page.set_viewport_size(size)
@@ -81,6 +89,8 @@ def on_one_screen(page: Page, name: str, keys: tuple[str, ...], artifacts: Path)
             "([w, h]) => document.documentElement.clientWidth === w && innerHeight === h",
             arg=[size["width"], size["height"]],
         )
+        if check:
+            check(page, size)
         for key in keys:
             expect(page.locator(key)).to_be_visible()
         scroll_height, height = page.evaluate("() => [document.scrollingElement.scrollHeight, innerHeight]")
@@ -206,5 +216,120 @@ def test_every_state_of_the_hall_fits_a_projector_without_scrolling(browser, liv
     assert hall.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
     columns = hall.evaluate("() => getComputedStyle(document.querySelector('main .grid')).gridTemplateColumns")
     assert len(columns.split()) == 1, columns
+    assert errors == []
+    context.close()
+
+
+LONG_ITEMS = (
+    "Thảo luận, góp ý dự thảo báo cáo chính trị trình đại hội Đảng bộ xã nhiệm kỳ 2025 – 2030 và phương hướng, "
+    "nhiệm vụ của chi bộ trong nhiệm kỳ mới",
+    "Kiểm điểm việc thực hiện nghị quyết về xây dựng nông thôn mới kiểu mẫu",
+    "Bàn biện pháp vận động đoàn viên, hội viên tham gia hiến đất mở rộng đường liên thôn, làm rãnh thoát nước "
+    "và trồng cây xanh trên các tuyến đường chính của thôn",
+    "Giới thiệu quần chúng ưu tú để Đảng xem xét kết nạp",
+    "Thu, nộp đảng phí và quản lý tài chính của chi bộ",
+    "Ý kiến của đảng viên về công tác cán bộ, công tác kiểm tra, giám sát trong năm và các việc khác chi bộ cần "
+    "giải quyết",
+)
+
+
+def agenda_shown(page: Page, size: dict[str, int], titles: list[str], current: int, lang: str = "vi") -> None:
+    """The agenda card at this size: a window of consecutive items with the current one (highlighted) and the one or
+    two done just before it, a '… N' line above and below for exactly the items left out there, all inside the card."""
+    page.wait_for_function(  # the window is fitted to the card (hall.js measures on resize)
+        "() => { const c = document.querySelector('#agenda-card'); return c.scrollHeight <= c.clientHeight + 1; }"
+    )
+    rows = page.locator("#agenda > li").evaluate_all(
+        """(lis) => lis.map((li) => ({
+            text: li.innerText.replace(/\\s+/g, ' ').trim(),
+            more: li.classList.contains('agenda-more'),
+            current: li.getAttribute('aria-current'),
+            done: Boolean(li.querySelector('.done')),
+            background: getComputedStyle(li).backgroundColor,
+        }))"""
+    )
+    where = f"at {size}: {[row['text'] for row in rows]}"
+    items = [row for row in rows if not row["more"]]
+    numbers = [int(row["text"].split(".")[0]) for row in items]
+    first, last, n = numbers[0], numbers[-1], len(titles)
+    assert numbers == list(range(first, last + 1)), where
+    assert len(items) < n, f"the whole agenda shows {where}"  # fourteen items never fit: a window
+    for number, row in zip(numbers, items, strict=True):
+        assert row["text"].startswith(f"{number}. {titles[number - 1]}"), where
+    before, after = ("… {n} earlier", "… {n} more to come") if lang == "en" else ("… {n} mục trước", "… còn {n} mục")
+    markers = [row["text"] for row in rows if row["more"]]
+    expected = [before.format(n=first - 1)] if first > 1 else []
+    expected += [after.format(n=n - last)] if last < n else []
+    assert markers == expected, where
+    assert (rows[0]["more"], rows[-1]["more"]) == (first > 1, last < n), where
+    marked = [number for number, row in zip(numbers, items, strict=True) if row["current"] == "step"]
+    assert marked == [current + 1], where
+    highlighted = items[numbers.index(current + 1)]
+    assert highlighted["background"] == "rgb(58, 47, 0)", where  # the current item's yellow-brown band
+    assert first <= current, f"no item just done shows {where}"
+    assert current + 1 < last, f"no next item shows {where}"
+    assert all(row["done"] for row in items if int(row["text"].split(".")[0]) <= current), where
+    expect(page.locator("#agenda > li[aria-current='step']")).to_be_in_viewport()
+
+
+def test_a_long_agenda_shows_a_window_around_the_current_item(browser, live_server: LiveServer, artifacts):
+    """Fourteen items, some with titles of two or three lines: at 1280x720 and 1920x1080 the hall's screen does not
+    scroll; the agenda shows the items just done, the current one highlighted and the next ones, with '… N mục
+    trước' / '… còn N mục' (in English too) for the rest, the current item in the middle and near the end."""
+    server, branch, service = live_server, live_server.branch, live_server.context.service
+    with server.context.sessions.begin() as session:
+        meeting = planning.create_meeting(
+            session,
+            branch_id=branch.branch_id,
+            kind=MeetingKind.REGULAR,
+            title="Sinh hoạt chi bộ tháng 12",
+            scheduled_at=datetime.now(UTC) + timedelta(hours=1),
+            place="Nhà văn hóa thôn",
+            chair_id=branch.chair,
+            clerk_id=branch.clerk,
+        )
+        for position, title in zip((3, 4, 6, 9, 10, 11), LONG_ITEMS, strict=True):
+            planning.add_item(session, meeting.id, title=title, position=position)
+        meeting_id = meeting.id
+        titles = [item.title for item in planning.get_meeting(session, meeting_id).agenda]
+        items = [item.id for item in planning.get_meeting(session, meeting_id).agenda]
+    assert len(titles) == 14
+    service.open(meeting_id)
+    chair = Actor.member(branch.chair)
+    errors: list[str] = []
+    context = open_context(browser, DESKTOP)
+    hall = context.new_page()
+    watch_errors(hall, errors, "hall")
+    sign_in(hall, server, branch.clerk, f"/hall?m={meeting_id}")
+    expect(hall.locator("#agenda > li")).not_to_have_count(0)
+    keys = ("#meeting-title", "#speaker", "#queue", "#agenda-card", "#agenda", "#agenda > li[aria-current='step']")
+
+    # The current item in the middle (the seventh of fourteen, the eighth already skipped), a member speaking.
+    service.execute(meeting_id, c.StartMeeting(), chair)
+    for item in items[:7]:
+        service.execute(meeting_id, c.OpenItem(item_id=item), chair)
+    service.execute(meeting_id, c.SkipItem(item_id=items[7]), chair)
+    for member in branch.officials[:4]:
+        service.execute(meeting_id, c.CheckIn(member_id=member, mode="in_person"), Actor.member(branch.clerk))
+    service.execute(meeting_id, c.GrantFloor(member_id=branch.officials[1]), chair)
+    for member in branch.officials[2:4]:
+        service.execute(meeting_id, c.RaiseHand(), Actor.member(member))
+    expect(hall.locator("#item-line")).to_have_text(titles[6])
+    expect(hall.locator("#agenda > li[aria-current='step']")).to_contain_text(f"7. {titles[6]}")
+    on_one_screen(hall, "hall-agenda-middle", keys, artifacts, lambda page, size: agenda_shown(page, size, titles, 6))
+    hall.get_by_role("button", name="English").click()
+    expect(hall.locator("#agenda .agenda-more").first).to_contain_text("earlier")
+    on_one_screen(
+        hall, "hall-agenda-middle-en", keys, artifacts, lambda page, size: agenda_shown(page, size, titles, 6, "en")
+    )
+    hall.get_by_role("button", name="Tiếng Việt").click()
+
+    # Near the end (the thirteenth) with a vote open: the agenda shares its row with the queue.
+    for item in items[8:13]:
+        service.execute(meeting_id, c.OpenItem(item_id=item), chair)
+    service.execute(meeting_id, c.OpenVote(vote_id="v-long", question="Thông qua nghị quyết?"), chair)
+    expect(hall.locator("#vote-body")).to_contain_text("Đang biểu quyết")
+    expect(hall.locator("#agenda > li[aria-current='step']")).to_contain_text(f"13. {titles[12]}")
+    on_one_screen(hall, "hall-agenda-end", keys, artifacts, lambda page, size: agenda_shown(page, size, titles, 12))
     assert errors == []
     context.close()
