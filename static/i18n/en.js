@@ -275,6 +275,11 @@ export default {
     empty: 'You have no tasks from resolutions.',
     from: 'From the resolution of: {title} ({date})',
     failed: 'Could not load your tasks.',
+    markDone: 'Report done',
+    doneConfirm: 'Tell the branch that the task "{task}" is done?',
+    doneSaved: 'The branch has been told: "{task}" is done.',
+    reopen: 'Not done yet',
+    reopened: 'Recorded: "{task}" is not done yet.',
   },
   members: {
     pageTitle: 'Branch members',

@@ -280,6 +280,11 @@ export default {
     empty: 'Đồng chí chưa có nhiệm vụ nào theo nghị quyết.',
     from: 'Theo nghị quyết cuộc họp: {title} ({date})',
     failed: 'Chưa tải được danh sách nhiệm vụ.',
+    markDone: 'Báo đã xong',
+    doneConfirm: 'Báo với chi bộ là đã hoàn thành nhiệm vụ "{task}"?',
+    doneSaved: 'Đã báo với chi bộ: nhiệm vụ "{task}" đã hoàn thành.',
+    reopen: 'Chưa xong',
+    reopened: 'Đã ghi lại: nhiệm vụ "{task}" chưa xong.',
   },
   members: {
     pageTitle: 'Đảng viên của chi bộ',

@@ -5,7 +5,7 @@
 // `meeting` is an entry of GET /api/prep/my/meetings: {meeting_id, title, status, scheduled_at, place,
 // absence_notice: {reason, sent_at} | null}. The server says what is too late (meeting/planning.py
 // send_absence_notice: only while the meeting is scheduled); the page only offers the buttons then.
-import { announce, busy, confirmDialog, download, fill, h, promptDialog } from './common.js';
+import { announce, busy, confirmDialog, download, fill, h, promptDialog, showError } from './common.js';
 import { dayText, errorText, t } from './i18n.js';
 import { request } from './net.js';
 import { counts, ordered, statusPill } from './review.js';
@@ -174,8 +174,16 @@ export async function showMemberPrep(area, meetingId) {
 }
 
 // -- my tasks ---------------------------------------------------------------------------------------------
-/** One task, "5 rõ": what, by when, who answers for it, the result expected, and its status in words. */
-function taskRow(item) {
+/**
+ * One task, "5 rõ": what, by when, who answers for it, the result expected, and its status in words; then what the
+ * member may do about it (`report`: "Báo đã xong" while it is to do, "Chưa xong" once done) and, under the button,
+ * why the branch did not take it (`failure`, written until the next try).
+ */
+function taskRow(item, { report, pending, failure }) {
+  const done = item.status === 'done';
+  const label = t(done ? 'tasks.reopen' : 'tasks.markDone');
+  const refusal = failure ? h('p', { class: 'error task-refused', role: 'alert' }) : null;
+  if (refusal) showError(refusal, failure);
   return h(
     'li',
     { class: 'task-row', dataset: { action: item.action_id, status: item.status } },
@@ -188,6 +196,28 @@ function taskRow(item) {
       h('p', { class: 'review-meta' }, t('tasks.from', { title: item.meeting_title, date: dayText(item.meeting_date) })),
     ),
     statusPill(item.status),
+    h(
+      'div',
+      { class: 'row-full stack' },
+      h(
+        'div',
+        { class: 'row' },
+        h(
+          'button',
+          {
+            type: 'button',
+            id: `task-report-${item.action_id}`,
+            class: `btn task-report${done ? '' : ' btn-primary'}`,
+            'aria-label': `${label}: ${item.task}`, // the visible words first (WCAG 2.5.3), then which task
+            disabled: pending,
+            'aria-busy': pending ? 'true' : null,
+            onclick: () => report(item),
+          },
+          label,
+        ),
+      ),
+      refusal,
+    ),
   );
 }
 
@@ -195,20 +225,55 @@ function taskRow(item) {
  * Fill `section` (with a `div.tasks-summary` and a `ul.tasks-list` in it) with the member's own tasks, those still to
  * do first (overdue, in progress, done). `forMeeting`: an invite link, whose list is the tasks of its meeting
  * (meeting/api/record_routes.py my_actions), said above the list.
+ *
+ * The member reports a task done to the branch ("Báo đã xong", after a question: the branch sees it at once), or
+ * takes that back ("Chưa xong"): PATCH /api/actions/{id} {done}, which the server allows the assignee for exactly
+ * the items this list shows. The list changes where it stands (the task keeps its place, the counts follow) and
+ * the keyboard stays on that task's new button; a refusal is written under the task, which keeps its state.
  */
 export async function showTasks(section, { forMeeting = false } = {}) {
   const summary = section.querySelector('.tasks-summary');
   const list = section.querySelector('.tasks-list');
   let items = null;
   let failure = null;
+  const pending = new Set(); // action ids whose report is on its way
+  const failures = new Map(); // action id -> the refusal of its last report
   section.hidden = false;
   fill(summary, null);
   fill(list, h('li', { class: 'muted' }, t('common.loading')));
   try {
     ({ items } = await request('/api/me/actions'));
+    items = ordered(items); // once: a task reported done stays where the member's eyes are
   } catch (error) {
     failure = error;
   }
+
+  const buttonOf = (id) => document.getElementById(`task-report-${id}`);
+
+  async function report(item) {
+    const id = item.action_id;
+    if (pending.has(id)) return;
+    const done = item.status !== 'done';
+    if (done && !(await confirmDialog(t('tasks.doneConfirm', { task: item.task }), { yes: t('tasks.markDone') }))) {
+      buttonOf(id)?.focus();
+      return;
+    }
+    pending.add(id);
+    failures.delete(id);
+    render();
+    try {
+      const row = await request(`/api/actions/${id}`, { method: 'PATCH', body: { done } });
+      item.status = row.status;
+      announce(t(done ? 'tasks.doneSaved' : 'tasks.reopened', { task: item.task }));
+    } catch (error) {
+      failures.set(id, error);
+    } finally {
+      pending.delete(id);
+      render();
+      buttonOf(id)?.focus(); // the button pressed has given way to the other one, or stays after a refusal
+    }
+  }
+
   const render = () => {
     const note = forMeeting ? h('p', { class: 'muted tasks-scope' }, t('tasks.forMeeting')) : null;
     if (failure) {
@@ -220,7 +285,10 @@ export async function showTasks(section, { forMeeting = false } = {}) {
     } else {
       const found = counts({ items });
       fill(summary, note, h('p', { class: 'tasks-counts' }, t('tasks.summary', found)));
-      fill(list, ordered(items).map(taskRow));
+      fill(
+        list,
+        items.map((item) => taskRow(item, { report, pending: pending.has(item.action_id), failure: failures.get(item.action_id) })),
+      );
     }
   };
   render();

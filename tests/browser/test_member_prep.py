@@ -14,7 +14,7 @@ from sqlalchemy import select
 from meeting import planning
 from meeting.auth import issue_invite_token
 from meeting.calendar_vn import VN_TZ as VN
-from meeting.db.models import AbsenceNotice, Meeting, Resolution
+from meeting.db.models import AbsenceNotice, ActionItem, Meeting, Resolution
 from meeting.domain import Actor
 from meeting.domain import commands as c
 from meeting.domain.model import MeetingKind
@@ -319,4 +319,108 @@ def test_a_member_sees_their_own_tasks_with_their_status(browser, live_server: L
     expect(page.locator("#meeting-view #tasks-card")).to_be_visible()
     assert page.evaluate("() => document.querySelector('#tasks-card').nextElementSibling.id") == "leave-card"
     assert errors == []
+    context.close()
+
+
+def task_state(server: LiveServer, action_id: int) -> tuple[str, bool]:
+    """(status, has done_at) of an action item, as the database holds it."""
+    with server.context.sessions() as session:
+        action = session.get(ActionItem, action_id)
+        return action.status, action.done_at is not None
+
+
+def test_a_member_reports_a_task_done_and_takes_it_back(browser, live_server: LiveServer, artifacts):
+    """From the home page: "Báo đã xong" asks first (cancelled, nothing sent), then tells the branch; the task keeps
+    its place with its new status and "Chưa xong", which has the keyboard, and takes it back. A refusal stays
+    written under the task, which keeps its state, and a second try goes through. On the member page by the
+    invite link for the next meeting the same, for a task of the previous meeting (which the link does not reach
+    otherwise)."""
+    server, branch = live_server, live_server.branch
+    member_id, other = branch.officials[3], branch.officials[2]
+    previous = held_meeting(server, "Họp chi bộ chuyên đề", 25)  # the last meeting before tomorrow's
+    today = datetime.now(UTC).date()
+    with server.context.sessions.begin() as session:
+        resolution = Resolution(meeting_id=previous, title="Nghị quyết chuyên đề", text="")
+        session.add(resolution)
+        session.flush()
+
+        def task(text: str, deadline) -> int:
+            fields = res.ActionFields(member_id, text, deadline, "Đồng chí Bí thư", "Hoàn thành đúng hạn")
+            return res.add_action(session, resolution, branch.branch_id, fields).id
+
+        overdue = task("Nộp báo cáo công tác dân vận", today - timedelta(days=3))
+        open_one = task("Trồng cây xanh đường thôn", today + timedelta(days=20))
+    errors: list[str] = []
+    context = open_context(browser, PHONE, mic=True)
+    page = context.new_page()
+    watch_errors(page, errors, "member")
+
+    sign_in_home(page, server, member_id)
+    section = page.locator("#tasks-view")
+    rows = section.locator("li.task-row")
+    expect(rows.locator(".review-task")).to_have_text(["Nộp báo cáo công tác dân vận", "Trồng cây xanh đường thôn"])
+    expect(section.locator(".tasks-counts")).to_have_text("Quá hạn: 1 · Đang thực hiện: 1 · Đã hoàn thành: 0")
+    report = section.get_by_role("button", name="Báo đã xong: Trồng cây xanh đường thôn")
+    report.click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text('Báo với chi bộ là đã hoàn thành nhiệm vụ "Trồng cây xanh đường thôn"?')
+    dialog.get_by_role("button", name="Huỷ").click()
+    expect(dialog).to_have_count(0)
+    assert task_state(server, open_one) == ("open", False)
+    report.click()
+    page.get_by_role("dialog").get_by_role("button", name="Báo đã xong").click()
+    reopen = section.get_by_role("button", name="Chưa xong: Trồng cây xanh đường thôn")
+    expect(reopen).to_be_focused()
+    expect(rows.locator(".review-status")).to_have_text(["Quá hạn", "Đã hoàn thành"])  # in place
+    expect(section.locator(".tasks-counts")).to_have_text("Quá hạn: 1 · Đang thực hiện: 0 · Đã hoàn thành: 1")
+    assert task_state(server, open_one) == ("done", True)
+    violations = axe_violations(page)
+    assert violations == [], describe(violations)
+    screens(page, artifacts, "login-task-done")
+    reopen.click()  # taking it back asks nothing
+    expect(report).to_be_focused()
+    expect(rows.locator(".review-status")).to_have_text(["Quá hạn", "Đang thực hiện"])
+    assert task_state(server, open_one) == ("open", False)
+
+    # The secretary gives the overdue task to someone else meanwhile: the report is refused, under the task.
+    with server.context.sessions.begin() as session:
+        session.get(ActionItem, overdue).assignee_id = other
+    late = section.get_by_role("button", name="Báo đã xong: Nộp báo cáo công tác dân vận")
+    late.click()
+    page.get_by_role("dialog").get_by_role("button", name="Báo đã xong").click()
+    refusal = rows.first.locator(".task-refused")
+    expect(refusal).to_have_attribute("role", "alert")
+    expect(refusal).to_have_text("Bạn không có quyền thực hiện việc này.")
+    expect(late).to_be_focused()
+    expect(rows.first.locator(".review-status")).to_have_text("Quá hạn")
+    assert task_state(server, overdue) == ("open", False)
+    with server.context.sessions.begin() as session:
+        session.get(ActionItem, overdue).assignee_id = member_id
+    late.click()
+    page.get_by_role("dialog").get_by_role("button", name="Báo đã xong").click()
+    expect(section.get_by_role("button", name="Chưa xong: Nộp báo cáo công tác dân vận")).to_be_focused()
+    expect(rows.first.locator(".task-refused")).to_have_count(0)
+    assert task_state(server, overdue) == ("done", True)
+    page.get_by_role("button", name="English").click()
+    expect(section.get_by_role("button", name="Not done yet: Nộp báo cáo công tác dân vận")).to_be_visible()
+    expect(section.get_by_role("button", name="Report done: Trồng cây xanh đường thôn")).to_be_visible()
+    page.get_by_role("button", name="Tiếng Việt").click()
+
+    # The member page by the invite link for tomorrow's meeting: the previous meeting's tasks, reported the same.
+    page.goto(server.invite_link(member_id))
+    card = page.locator("#tasks-card")
+    expect(card.locator(".review-task")).to_have_text(["Trồng cây xanh đường thôn", "Nộp báo cáo công tác dân vận"])
+    card.get_by_role("button", name="Báo đã xong: Trồng cây xanh đường thôn").click()
+    page.get_by_role("dialog").get_by_role("button", name="Báo đã xong").click()
+    expect(card.get_by_role("button", name="Chưa xong: Trồng cây xanh đường thôn")).to_be_focused()
+    assert task_state(server, open_one) == ("done", True)
+    card.get_by_role("button", name="Chưa xong: Nộp báo cáo công tác dân vận").click()
+    expect(card.get_by_role("button", name="Báo đã xong: Nộp báo cáo công tác dân vận")).to_be_focused()
+    expect(card.locator(".review-status")).to_have_text(["Đã hoàn thành", "Quá hạn"])
+    assert task_state(server, overdue) == ("open", False)
+    violations = axe_violations(page)
+    assert violations == [], describe(violations)
+    screens(page, artifacts, "member-task-done")
+    # The refused report showed in the console as a failed load (403); nothing else may.
+    assert [e for e in errors if "403" not in e] == [], errors
     context.close()
