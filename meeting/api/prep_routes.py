@@ -373,13 +373,19 @@ async def submit_report(request: Request) -> JSONResponse:
             submission = commune.submit_report(
                 session, meeting, user_id=who.user_id, minutes_shared=body.minutes_shared, note=body.note
             )
-            return {
-                "meeting_id": meeting_id,
-                "submitted_at": planning._aware(submission.submitted_at).isoformat(),
-                "minutes_shared": submission.minutes_shared,
-            }
+            return _submission_to_json(submission)
 
     return JSONResponse(await anyio.to_thread.run_sync(work))
+
+
+def _submission_to_json(submission: ReportSubmission) -> dict[str, Any]:
+    """A report as sent to the commune: what sending it answers and what asking about it later reads."""
+    return {
+        "meeting_id": submission.meeting_id,
+        "submitted_at": planning._aware(submission.submitted_at).isoformat(),
+        "minutes_shared": submission.minutes_shared,
+        "note": submission.note,
+    }
 
 
 def report_submission(request: Request) -> JSONResponse:
@@ -390,18 +396,7 @@ def report_submission(request: Request) -> JSONResponse:
         require_viewer(who, meeting)
         require_preparer(who, meeting)
         submission = session.get(ReportSubmission, meeting.id)
-        if submission is None:
-            return JSONResponse({"submission": None})
-        return JSONResponse(
-            {
-                "submission": {
-                    "meeting_id": meeting.id,
-                    "submitted_at": planning._aware(submission.submitted_at).isoformat(),
-                    "minutes_shared": submission.minutes_shared,
-                    "note": submission.note,
-                }
-            }
-        )
+        return JSONResponse({"submission": _submission_to_json(submission) if submission else None})
 
 
 def _period(request: Request) -> tuple[datetime | None, datetime | None]:
