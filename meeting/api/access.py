@@ -20,7 +20,7 @@ def int_param(request: Request, name: str) -> int:
     try:
         return int(request.path_params[name])
     except (KeyError, ValueError) as exc:
-        raise Rejected("not_found", status=404, what=name) from exc
+        raise Rejected("not_found", status=404, what=name.removesuffix("_id")) from exc
 
 
 def signed_in_member(request: Request) -> Principal:
