@@ -211,6 +211,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The record is signed and sealed and can no longer be changed; corrections are made as an addendum.",
     ),
     "record_not_sealed": ("Biên bản chưa được ký và niêm phong.", "The record has not been signed and sealed yet."),
+    "record_seal_failed": (
+        "Chưa niêm phong được biên bản: không ký số được ({detail}). Chữ ký của các đồng chí đã được lưu; kiểm tra "
+        "thiết bị ký số (USB token) rồi ký lại để niêm phong.",
+        "The record could not be sealed: the digital signature failed ({detail}). Your signatures are kept; check "
+        "the signing token, then sign again to seal.",
+    ),
     "record_meeting_not_ended": (
         "Cuộc họp chưa kết thúc nên chưa ký biên bản được.",
         "The meeting has not ended, so the record cannot be signed yet.",

@@ -104,7 +104,7 @@ def get_record(request: Request) -> JSONResponse:
         meeting = _viewed_meeting(session, request, who)
         document = seal.record_document(session, meeting.id)
         draft = None if document is not None and document.sealed_at is not None else _draft(session, request, meeting)
-        return JSONResponse(seal.record_status(session, meeting, draft, document))
+        return JSONResponse(seal.record_status(session, meeting, draft, document, ctx(request).settings.seal))
 
 
 def _file_response(body: bytes, fmt: str, filename: str) -> Response:
@@ -219,8 +219,13 @@ async def verify_upload(request: Request) -> JSONResponse:
         data = await read_limited(request, MAX_UPLOAD)
     if not data:
         raise Rejected("file_missing", status=422)
-    with ctx(request).sessions() as session:
-        return JSONResponse(seal.verify_file(session, who, data))
+    context = ctx(request)
+
+    def verify() -> dict[str, Any]:  # in a worker thread: checking the signature is work, and pyHanko runs its own loop
+        with context.sessions() as session:
+            return seal.verify_file(session, who, data, context.settings.seal)
+
+    return JSONResponse(await anyio.to_thread.run_sync(verify))
 
 
 # -- resolutions and action items -------------------------------------------------------------------------------------
