@@ -423,14 +423,14 @@ def addendum_draft_layout(session: Session, record: RecordDocument, document: Re
 
 # -- edits refused once sealed --------------------------------------------------------------------------------------
 def refuse_edits_when_sealed(sessions: sessionmaker[Session]):
-    """A service guard: minute entries can no longer be written or revised once the record is sealed.
+    """A service guard: minute entries can no longer be written, revised or moved once the record is sealed.
 
     Sealing needs the meeting to have ended, so the database is asked only about minute commands on ended meetings;
     a sealed meeting is remembered (a seal is never undone)."""
     sealed: set[int] = set()
 
     def guard(meeting_id: int, state: MeetingState, command: Command, actor: Actor) -> None:
-        if not isinstance(command, cmd.WriteEntry | cmd.ReviseEntry) or state.status != MeetingStatus.ENDED:
+        if not isinstance(command, cmd.MINUTE_COMMANDS) or state.status != MeetingStatus.ENDED:
             return
         if meeting_id not in sealed:
             with sessions() as session:
