@@ -36,7 +36,7 @@ from meeting.domain.commands import Actor, Command
 from meeting.domain.model import MeetingState, MeetingStatus
 from meeting.errors import Rejected
 from meeting.journal import RecordedEvent, canonical
-from meeting.record.assemble import assemble, header_for, recording_links
+from meeting.record.assemble import assemble, header_for, recording_files, recording_links
 from meeting.record.docx import render_docx
 from meeting.record.layout import Layout, addendum_layout, minutes_layout
 from meeting.record.model import Addendum, Minutes, RecordContext, Signer
@@ -59,6 +59,7 @@ def gather_context(
         resolutions=resolution_records(session, meeting.id, ended),
         review=review_rows(session, meeting, started),
         recordings=recording_links(recordings_dir, meeting.id),
+        recording_files=recording_files(recordings_dir, meeting.id),
     )
 
 
