@@ -127,6 +127,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "entry_exists": ("Mã mục biên bản này đã được dùng.", "This minute entry id is already used."),
     "unknown_entry": ("Không có mục biên bản này.", "No such minute entry."),
     "entry_unchanged": ("Nội dung không thay đổi.", "The text is unchanged."),
+    "entry_already_first": (
+        "Mục này đã đứng đầu phần biên bản của nội dung họp.",
+        "This entry already stands first in its agenda item's minutes.",
+    ),
+    "entry_already_last": (
+        "Mục này đã đứng cuối phần biên bản của nội dung họp.",
+        "This entry already stands last in its agenda item's minutes.",
+    ),
     # browser apps (issue 5)
     "checkin_code_invalid": (
         "Mã điểm danh không đúng hoặc đã hết hạn. Xin quét lại mã trên màn hình của thư ký.",

@@ -187,6 +187,8 @@ class MinuteEntry(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revision_count: Mapped[int] = mapped_column(Integer, default=1)
+    # Its rank among its item's entries as the clerk ordered them (votes and conclusions live in their own tables).
+    position: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class MinuteRevision(Base):

@@ -45,7 +45,7 @@ from meeting.domain.model import MeetingState, MeetingStatus
 from meeting.errors import Rejected
 from meeting.journal import RecordedEvent, canonical
 from meeting.record import digital_seal
-from meeting.record.assemble import assemble, header_for, recording_links
+from meeting.record.assemble import assemble, header_for, recording_files, recording_links
 from meeting.record.docx import render_docx
 from meeting.record.layout import Layout, addendum_layout, minutes_layout
 from meeting.record.model import Addendum, Minutes, RecordContext, Signer
@@ -69,6 +69,7 @@ def gather_context(
         resolutions=resolution_records(session, meeting.id, ended),
         review=review_rows(session, meeting, started),
         recordings=recording_links(recordings_dir, meeting.id),
+        recording_files=recording_files(recordings_dir, meeting.id),
     )
 
 
@@ -505,14 +506,14 @@ def addendum_draft_layout(session: Session, record: RecordDocument, document: Re
 
 # -- edits refused once sealed --------------------------------------------------------------------------------------
 def refuse_edits_when_sealed(sessions: sessionmaker[Session]):
-    """A service guard: minute entries can no longer be written or revised once the record is sealed.
+    """A service guard: minute entries can no longer be written, revised or moved once the record is sealed.
 
     Sealing needs the meeting to have ended, so the database is asked only about minute commands on ended meetings;
     a sealed meeting is remembered (a seal is never undone)."""
     sealed: set[int] = set()
 
     def guard(meeting_id: int, state: MeetingState, command: Command, actor: Actor) -> None:
-        if not isinstance(command, cmd.WriteEntry | cmd.ReviseEntry) or state.status != MeetingStatus.ENDED:
+        if not isinstance(command, cmd.MINUTE_COMMANDS) or state.status != MeetingStatus.ENDED:
             return
         if meeting_id not in sealed:
             with sessions() as session:
