@@ -14,13 +14,18 @@ from meeting.api.common import principal
 from meeting.auth import Principal
 from meeting.db.models import Branch, Meeting, Member, User
 from meeting.errors import Rejected
+from meeting.inputs import DB_INT_MAX
 
 
 def int_param(request: Request, name: str) -> int:
+    """A path id; one no database row can have (negative, past 2**63-1) is simply not found."""
     try:
-        return int(request.path_params[name])
+        value = int(request.path_params[name])
     except (KeyError, ValueError) as exc:
         raise Rejected("not_found", status=404, what=name) from exc
+    if not 0 <= value <= DB_INT_MAX:
+        raise Rejected("not_found", status=404, what=name)
+    return value
 
 
 def signed_in_member(request: Request) -> Principal:

@@ -11,7 +11,7 @@ assignee may mark it done. Anyone else is told the meeting does not exist (404).
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,11 +24,12 @@ from starlette.routing import BaseRoute, Route
 
 from meeting import journal
 from meeting.api.access import int_param, meeting_for_viewer, require_preparer
-from meeting.api.common import ctx, parse_body, principal, read_limited
+from meeting.api.common import UPLOAD_OVERHEAD, body_too_large, capped, ctx, parse_body, principal, read_limited
 from meeting.api.openapi import describe
 from meeting.auth import Principal
 from meeting.db.models import ActionItem, Meeting, Resolution
 from meeting.errors import Rejected
+from meeting.inputs import Day, DbId
 from meeting.record import resolutions as res
 from meeting.record import seal
 from meeting.record.html import page, render_html
@@ -59,9 +60,9 @@ class ActionBody(BaseModel):
     """One action item, "5 rõ": every field is needed (a missing one is named in the error)."""
 
     model_config = ConfigDict(extra="forbid")
-    assignee_id: Annotated[int, Field(ge=1)] | None = None
+    assignee_id: DbId | None = None
     task: Annotated[str, Field(max_length=2000)] | None = None
-    deadline: date | None = None
+    deadline: Day | None = None
     responsible: Short | None = None
     expected_result: Annotated[str, Field(max_length=2000)] | None = None
 
@@ -212,9 +213,12 @@ async def verify_upload(request: Request) -> JSONResponse:
         raise Rejected("forbidden", status=403)
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
-        form = await request.form(max_files=1, max_fields=2, max_part_size=MAX_UPLOAD)
-        upload = form.get("file")
-        data = await upload.read() if upload is not None and not isinstance(upload, str) else b""
+        form_request = capped(request, MAX_UPLOAD + UPLOAD_OVERHEAD)
+        async with form_request.form(max_files=1, max_fields=2) as form:
+            upload = form.get("file")
+            data = await upload.read(MAX_UPLOAD + 1) if upload is not None and not isinstance(upload, str) else b""
+        if len(data) > MAX_UPLOAD:
+            raise body_too_large(MAX_UPLOAD)
     else:
         data = await read_limited(request, MAX_UPLOAD)
     if not data:
