@@ -22,9 +22,9 @@ def int_param(request: Request, name: str) -> int:
     try:
         value = int(request.path_params[name])
     except (KeyError, ValueError) as exc:
-        raise Rejected("not_found", status=404, what=name) from exc
+        raise Rejected("not_found", status=404, what=name.removesuffix("_id")) from exc
     if not 0 <= value <= DB_INT_MAX:
-        raise Rejected("not_found", status=404, what=name)
+        raise Rejected("not_found", status=404, what=name.removesuffix("_id"))
     return value
 
 

@@ -405,31 +405,45 @@ PAGE_HEADERS = {
 }
 
 
-def _net_module(request: Request) -> str:
+def _static_prefix(request: Request) -> str:
+    """The versioned prefix of static/ the pages' modules are served from (see meeting/web.py)."""
     from meeting.web import static_files
 
-    return f"/static/{static_files(request).version}/js/net.js"
+    return f"/static/{static_files(request).version}/"
+
+
+LOADING = (
+    '<p id="loading" class="after-loading" role="status"><span class="spinner" aria-hidden="true"></span>'
+    '<span data-i18n="record.loading"></span></p>'
+)
 
 
 def record_page(request: Request) -> HTMLResponse:
-    """The record viewer: a shell (no data), like every page; the script reads the record with the member's token."""
-    body = (
-        f'<main id="app" data-meeting="{int_param(request, "meeting_id")}" data-net="{_net_module(request)}">'
-        '<p class="muted">Đang tải biên bản… / Loading the minutes…</p></main>'
+    """The record viewer: a shell (no data), like every page; the script reads the record with the member's token,
+    shows who has signed, and lets the chair and the clerk sign and write addenda."""
+    meeting_id = int_param(request, "meeting_id")
+    main = (
+        '<p><a id="back" href="/" data-i18n="record.back.home"></a></p>'
+        f'{LOADING}<div id="failed" class="notice" role="alert" hidden></div><div id="content" hidden></div>'
     )
-    return HTMLResponse(page("Biên bản cuộc họp", "/web/record/record.js", body), headers=PAGE_HEADERS)
+    body = page("record.pageTitle", _static_prefix(request), main, {"meeting": str(meeting_id)})
+    return HTMLResponse(body, headers=PAGE_HEADERS)
 
 
 def verify_page(request: Request) -> HTMLResponse:
-    body = (
-        f'<main id="app" data-verify="1" data-net="{_net_module(request)}">'
-        "<h1>Kiểm tra biên bản / Check a record</h1>"
-        "<p>Chọn tệp biên bản (DOCX hoặc PDF) đã nhận được. / Choose the record file (DOCX or PDF) you received.</p>"
-        '<p><label for="file">Tệp / File</label> <input id="file" type="file" accept=".pdf,.docx"></p>'
-        '<p><button id="check" type="button" class="btn">Kiểm tra / Check</button></p>'
-        '<div id="result" role="status" aria-live="polite"></div></main>'
+    """The verifier: choose a DOCX or PDF; the script asks POST /api/records/verify whether it is a sealed file."""
+    main = (
+        '<p><a id="back" href="/" data-i18n="record.back.home"></a></p>'
+        '<section class="card stack" aria-labelledby="verify-heading">'
+        '<h2 id="verify-heading" data-i18n="record.verifyHeading"></h2>'
+        '<p data-i18n="record.verifyHelp"></p>'
+        '<div class="field"><label for="file" data-i18n="record.verifyFile"></label>'
+        '<input id="file" type="file" accept=".pdf,.docx,application/pdf"></div>'
+        '<button id="check" type="button" class="btn btn-primary" data-i18n="record.verifyCheck"></button>'
+        '<div id="result" role="status" aria-live="polite"></div></section>'
     )
-    return HTMLResponse(page("Kiểm tra biên bản", "/web/record/record.js", body), headers=PAGE_HEADERS)
+    body = page("record.verifyTitle", _static_prefix(request), main, {"verify": "1"})
+    return HTMLResponse(body, headers=PAGE_HEADERS)
 
 
 def record_js(request: Request) -> Response:

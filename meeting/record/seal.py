@@ -351,11 +351,11 @@ def record_status(
 ) -> dict[str, Any]:
     sealed = document is not None and document.sealed_at is not None
     if sealed:
-        minutes, _ = sealed_minutes(document)
+        minutes, context = sealed_minutes(document)
         content = document.content_sha256 or ""
     else:
         assert draft is not None
-        minutes, content = draft.minutes, draft.content_sha256
+        minutes, context, content = draft.minutes, draft.context, draft.content_sha256
     signers = signers_for(session, document, content, *officers(minutes))
     addenda = []
     if document is not None:
@@ -393,7 +393,21 @@ def record_status(
         "digital_seal": digital_seal_status(seal, document),
         "signatures": [s.model_dump(mode="json") for s in signers],
         "addenda": addenda,
+        "locks": sealing_locks(context),
         "minutes": minutes.model_dump(mode="json"),
+    }
+
+
+def sealing_locks(context: RecordContext) -> dict[str, Any]:
+    """What the seal closes, for the record page to say before anyone signs. Minute entries: the service refuses
+    writing and revising them (`refuse_edits_when_sealed`). The meeting's resolutions and their "5 rõ" items:
+    the routes refuse drafting a resolution, changing one, and adding or changing an item (`require_unsealed`);
+    an item can still be marked done or not done. Counted as this record holds them."""
+    return {
+        "minute_entries": True,
+        "resolutions": len(context.resolutions),
+        "action_items": sum(len(r.actions) for r in context.resolutions),
+        "marking_done_stays_open": True,
     }
 
 
