@@ -257,6 +257,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Xin chọn tệp biên bản (DOCX hoặc PDF) để kiểm tra.",
         "Choose a record file (DOCX or PDF) to check.",
     ),
+    # an invite link after its meeting (issue 12)
+    "record_token_only": (
+        "Cuộc họp đã kết thúc: đường link mời nay chỉ dùng để đọc và tải biên bản của cuộc họp đó.",
+        "The meeting has ended: the invite link now only reads and downloads that meeting's record.",
+    ),
 }
 
 

@@ -222,6 +222,9 @@ def _authenticate(context: AppContext, token: str, meeting_id: int) -> tuple[Pri
             member = session.get(Member, invite.member_id)
             if member is None or not member.active:
                 raise Rejected("invite_invalid", status=401) from None
+            invited = session.get(Meeting, invite.meeting_id)
+            if invited is not None and invited.status == "ended":  # as the exchange: the link no longer joins it
+                raise Rejected("meeting_ended", status=410)
             who = Principal(
                 member.user_id,
                 member.id,

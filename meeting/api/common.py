@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import Message, Receive
 
-from meeting.auth import Principal, decode_access_token
+from meeting.auth import Principal, decode_access_token, decode_record_token, is_record_token
 from meeting.context import AppContext
 from meeting.errors import Rejected
 from meeting.inputs import untrusted_json
@@ -24,13 +24,28 @@ def ctx(request: Request) -> AppContext:
     return request.app.state.ctx
 
 
-def principal(request: Request) -> Principal:
-    """The authenticated caller; every route but login and invite exchange calls this first."""
+def _bearer(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    if scheme.lower() != "bearer" or not token.strip():
         raise Rejected("unauthenticated", status=401)
-    return decode_access_token(token.strip(), ctx(request).settings.secret_key)
+    return token.strip()
+
+
+def principal(request: Request) -> Principal:
+    """The authenticated caller; every route but login and invite exchange calls this first (or, for the routes
+    that read a meeting's record, `record_reader`). A record token is refused here (403 record_token_only)."""
+    return decode_access_token(_bearer(request), ctx(request).settings.secret_key)
+
+
+def record_reader(request: Request) -> Principal:
+    """The caller of a route that reads a meeting's record: whoever `principal` accepts, or the holder of a record
+    token (what an invite link gives once its meeting has ended). Such a caller is `record_only`; the routes
+    that call this pass it to `access.record_for_reader`, which keeps it to its own meeting's sealed record."""
+    token = _bearer(request)
+    if is_record_token(token):
+        return decode_record_token(token, ctx(request).settings.secret_key)
+    return principal(request)
 
 
 def body_too_large(limit: int) -> Rejected:

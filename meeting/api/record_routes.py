@@ -3,9 +3,11 @@ verification of the record and of an uploaded file; resolutions and their "5 rõ
 resolution's items for the review step; a member's own items. Plus the record viewer's and verifier's pages.
 
 Who may do what: members of the meeting's branch read (an invite link reaches its own meeting's record, so a
-remote member can read the draft at the adoption step); only the meeting's chair and clerk sign and write
-addenda; the branch's secretary or deputy and the meeting's chair and clerk draft resolutions; an action item's
-assignee may mark it done. Anyone else is told the meeting does not exist (404).
+remote member can read the draft at the adoption step; after the meeting the same link gives a record token,
+which reads that meeting's sealed record and nothing else: `record_reader` and `record_for_reader`, called by
+the four read routes); only the meeting's chair and clerk sign and write addenda; the branch's secretary or
+deputy and the meeting's chair and clerk draft resolutions; an action item's assignee may mark it done. Anyone
+else is told the meeting does not exist (404).
 """
 
 from __future__ import annotations
@@ -23,8 +25,17 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from meeting import journal
-from meeting.api.access import int_param, meeting_for_viewer, require_preparer
-from meeting.api.common import UPLOAD_OVERHEAD, body_too_large, capped, ctx, parse_body, principal, read_limited
+from meeting.api.access import int_param, meeting_for_viewer, record_for_reader, require_preparer
+from meeting.api.common import (
+    UPLOAD_OVERHEAD,
+    body_too_large,
+    capped,
+    ctx,
+    parse_body,
+    principal,
+    read_limited,
+    record_reader,
+)
 from meeting.api.openapi import describe
 from meeting.auth import Principal
 from meeting.db.models import ActionItem, Meeting, Resolution
@@ -93,6 +104,11 @@ def _viewed_meeting(session: Session, request: Request, who: Principal) -> Meeti
     return meeting_for_viewer(session, who, int_param(request, "meeting_id"))
 
 
+def _read_record(session: Session, request: Request, who: Principal, number: int = 0) -> Meeting:
+    """The meeting whose record (or addendum `number`) the caller, from `record_reader`, reads."""
+    return record_for_reader(session, who, int_param(request, "meeting_id"), number)
+
+
 def _draft(session: Session, request: Request, meeting: Meeting) -> seal.Draft:
     recorded = journal.read(session, meeting.id)
     return seal.make_draft(session, meeting, recorded, seal.recordings_dir_of(ctx(request).settings))
@@ -100,9 +116,9 @@ def _draft(session: Session, request: Request, meeting: Meeting) -> seal.Draft:
 
 @describe("The meeting's minutes (biên bản): the draft made from the journal, or the sealed record", tag="record")
 def get_record(request: Request) -> JSONResponse:
-    who = principal(request)
+    who = record_reader(request)
     with ctx(request).sessions() as session:
-        meeting = _viewed_meeting(session, request, who)
+        meeting = _read_record(session, request, who)
         document = seal.record_document(session, meeting.id)
         draft = None if document is not None and document.sealed_at is not None else _draft(session, request, meeting)
         return JSONResponse(seal.record_status(session, meeting, draft, document, ctx(request).settings.seal))
@@ -117,12 +133,12 @@ def _file_response(body: bytes, fmt: str, filename: str) -> Response:
 
 @describe("The minutes as a file: .docx, .pdf or .html (the sealed files once signed)", tag="record")
 def get_record_file(request: Request) -> Response:
-    who = principal(request)
+    who = record_reader(request)
     fmt = request.path_params["fmt"]
     if fmt not in FORMATS:
         raise Rejected("not_found", status=404, what="format")
     with ctx(request).sessions() as session:
-        meeting = _viewed_meeting(session, request, who)
+        meeting = _read_record(session, request, who)
         document = seal.record_document(session, meeting.id)
         sealed = document is not None and document.sealed_at is not None
         filename = f"bien-ban-{meeting.id}{'' if sealed else '-du-thao'}.{fmt}"
@@ -154,9 +170,9 @@ async def sign(request: Request) -> JSONResponse:
 
 @describe("Check the sealed record: journal chain and head, minutes made again from the journal, file hashes")
 def verify_record(request: Request) -> JSONResponse:
-    who = principal(request)
+    who = record_reader(request)
     with ctx(request).sessions() as session:
-        meeting = _viewed_meeting(session, request, who)
+        meeting = _read_record(session, request, who)
         return JSONResponse(seal.verify_record(session, meeting.id))
 
 
@@ -186,13 +202,13 @@ async def sign_addendum(request: Request) -> JSONResponse:
 
 @describe("An addendum as a file: .docx, .pdf or .html")
 def get_addendum_file(request: Request) -> Response:
-    who = principal(request)
+    who = record_reader(request)
     fmt = request.path_params["fmt"]
     if fmt not in FORMATS:
         raise Rejected("not_found", status=404, what="format")
     number = int_param(request, "number")
     with ctx(request).sessions() as session:
-        meeting = _viewed_meeting(session, request, who)
+        meeting = _read_record(session, request, who, number)
         record = seal.record_document(session, meeting.id)
         document = seal.record_document(session, meeting.id, number) if number > 0 else None
         if record is None or document is None:
