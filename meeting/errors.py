@@ -127,6 +127,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "entry_exists": ("Mã mục biên bản này đã được dùng.", "This minute entry id is already used."),
     "unknown_entry": ("Không có mục biên bản này.", "No such minute entry."),
     "entry_unchanged": ("Nội dung không thay đổi.", "The text is unchanged."),
+    "entry_already_first": (
+        "Mục này đã đứng đầu phần biên bản của nội dung họp.",
+        "This entry already stands first in its agenda item's minutes.",
+    ),
+    "entry_already_last": (
+        "Mục này đã đứng cuối phần biên bản của nội dung họp.",
+        "This entry already stands last in its agenda item's minutes.",
+    ),
     # browser apps (issue 5)
     "checkin_code_invalid": (
         "Mã điểm danh không đúng hoặc đã hết hạn. Xin quét lại mã trên màn hình của thư ký.",
@@ -211,6 +219,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The record is signed and sealed and can no longer be changed; corrections are made as an addendum.",
     ),
     "record_not_sealed": ("Biên bản chưa được ký và niêm phong.", "The record has not been signed and sealed yet."),
+    "record_seal_failed": (
+        "Chưa niêm phong được biên bản: không ký số được ({detail}). Chữ ký của các đồng chí đã được lưu; kiểm tra "
+        "thiết bị ký số (USB token) rồi ký lại để niêm phong.",
+        "The record could not be sealed: the digital signature failed ({detail}). Your signatures are kept; check "
+        "the signing token, then sign again to seal.",
+    ),
     "record_meeting_not_ended": (
         "Cuộc họp chưa kết thúc nên chưa ký biên bản được.",
         "The meeting has not ended, so the record cannot be signed yet.",
@@ -242,6 +256,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "file_missing": (
         "Xin chọn tệp biên bản (DOCX hoặc PDF) để kiểm tra.",
         "Choose a record file (DOCX or PDF) to check.",
+    ),
+    # an invite link after its meeting (issue 12)
+    "record_token_only": (
+        "Cuộc họp đã kết thúc: đường link mời nay chỉ dùng để đọc và tải biên bản của cuộc họp đó.",
+        "The meeting has ended: the invite link now only reads and downloads that meeting's record.",
     ),
 }
 
