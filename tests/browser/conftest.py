@@ -24,7 +24,7 @@ import uvicorn
 from meeting.app import create_app
 from meeting.auth import issue_invite_token
 from meeting.context import AppContext
-from meeting.settings import Settings
+from meeting.settings import SealSettings, Settings
 from tests.conftest import TEST_SECRET
 from tests.factories import PASSWORD, SeededBranch, seed_branch
 
@@ -75,7 +75,14 @@ def _serve(app, sock: socket.socket) -> tuple[uvicorn.Server, threading.Thread]:
 
 
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory) -> Iterator[LiveServer]:
+def live_server_seal() -> SealSettings:
+    """The digital seal the module's server signs sealed records with: none. A module that needs one overrides
+    this fixture (e.g. with `tests.sealing.seal_authority`'s `pkcs11`)."""
+    return SealSettings()
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory, live_server_seal: SealSettings) -> Iterator[LiveServer]:
     root = tmp_path_factory.mktemp("browser")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -87,6 +94,7 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
         data_dir=str(root / "data"),
         public_url=url,
         access_token_minutes=120,
+        seal=live_server_seal,
     )
     context = AppContext.create(settings)
     branch = seed_branch(context.sessions, with_logins=True, code="cb-browser")
