@@ -304,6 +304,7 @@ WORDS: dict[str, dict[str, tuple[str, str]]] = {
         "record the show of hands": ("ghi số giơ tay", "record the show of hands"),
         "close a vote": ("kết thúc biểu quyết", "close a vote"),
         "write the minutes": ("ghi biên bản", "write the minutes"),
+        "move entries in the minutes": ("sắp xếp lại biên bản", "move entries in the minutes"),
         "revise the minutes": ("sửa biên bản", "revise the minutes"),
         "show the check-in code": ("hiện mã điểm danh", "show the check-in code"),
         "open the meeting": ("mở cuộc họp", "open the meeting"),
