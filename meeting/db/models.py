@@ -396,6 +396,10 @@ class RecordDocument(Base):
     pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
     docx_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     pdf_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The PDF's digital seal (meeting/record/digital_seal.py), when a key was configured at sealing: the
+    # certificate's subject common name and the signing time written in the file. None: the PDF is not signed.
+    pdf_signer: Mapped[str | None] = mapped_column(String(300))
+    pdf_signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class RecordSignature(Base):

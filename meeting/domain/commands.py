@@ -12,9 +12,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from meeting.domain.model import AttendanceMode, Choice, EntryKind, HandKind
+from meeting.inputs import DbId
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-MemberId = Annotated[int, Field(ge=1)]
+MemberId = DbId
 ShortText = Annotated[str, Field(min_length=1, max_length=1000)]
 LongText = Annotated[str, Field(min_length=1, max_length=20000)]
 Count = Annotated[int, Field(ge=0, le=10000)]

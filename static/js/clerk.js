@@ -20,6 +20,7 @@ import {
   promptDialog,
   requireSession,
 } from './common.js';
+import { bindRecordSignatures } from './recordsigners.js';
 import { clock, errorText, t } from './i18n.js';
 import { ALREADY_DONE, ApiError, LiveMeeting, newId, request } from './net.js';
 const AUTOSAVE_MS = 800;
@@ -33,6 +34,7 @@ const live = new LiveMeeting({ meetingId, client: 'clerk', memberId: me });
 bindConnection(live);
 bindOpenCard(live);
 bindRecordCard(live); // the minutes in the record viewer, from the adoption step on
+bindRecordSignatures(live); // in that card: who has signed the minutes, who is still to sign
 const draftKey = `chibo.draft.${meetingId}.${me}`;
 
 async function act(command, okText) {

@@ -58,9 +58,10 @@ def test_the_viewer_and_verifier_pages_are_shells_with_their_script(context: App
     page = client.get("/web/meetings/7/record")
     assert page.status_code == 200 and 'data-meeting="7"' in page.text and "/web/record/record.js" in page.text
     assert "script-src 'self'" in page.headers["content-security-policy"]
-    net = page.text.split('data-net="')[1].split('"')[0]
-    assert client.get(net).status_code == 200  # the shared session module the script imports
+    static = page.text.split('data-static="')[1].split('"')[0]
+    for module in ("js/common.js", "js/i18n.js", "js/net.js", "js/recordsigners.js", "css/app.css"):
+        assert client.get(static + module).status_code == 200  # the shared modules the script imports
     verify = client.get("/web/record/verify")
-    assert 'type="file"' in verify.text and "Kiểm tra biên bản" in verify.text
+    assert 'type="file"' in verify.text and 'data-i18n="record.verifyTitle"' in verify.text
     script = client.get("/web/record/record.js")
     assert script.headers["content-type"].startswith("text/javascript") and "/api/records/verify" in script.text

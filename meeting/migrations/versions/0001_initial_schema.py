@@ -268,6 +268,8 @@ def upgrade() -> None:
         sa.Column("pdf", sa.LargeBinary(), nullable=True),
         sa.Column("docx_sha256", sa.String(length=64), nullable=True),
         sa.Column("pdf_sha256", sa.String(length=64), nullable=True),
+        sa.Column("pdf_signer", sa.String(length=300), nullable=True),
+        sa.Column("pdf_signed_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["created_by"], ["members.id"], ondelete="SET NULL"),
         sa.ForeignKeyConstraint(["meeting_id"], ["meetings.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
