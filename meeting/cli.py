@@ -97,7 +97,10 @@ def serve(args: argparse.Namespace) -> int:
         # Events are small; deflating each one separately for every listener costs more CPU than it saves
         # bytes (bench/fanout.py).
         ws_per_message_deflate=False,
-        proxy_headers=True,  # trusted only from FORWARDED_ALLOW_IPS (uvicorn's default: 127.0.0.1)
+        # X-Forwarded-* only from the proxies FORWARDED_ALLOW_IPS names, none by default (uvicorn alone would
+        # trust 127.0.0.1, i.e. anyone on this machine or any local proxy that passes the header on).
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or [],
     )
     server = _draining_server(config, app.state.live)
     # uvicorn sends SIGTERM to itself again once it has stopped, to this handler: a drained node exits 0.

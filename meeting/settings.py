@@ -46,6 +46,10 @@ class Settings:
     # which is right for one node but names no node in particular behind a load balancer.
     node_url: str = ""
     lease_seconds: int = 10  # a meeting's owner must renew its lease within this; a dead owner's lapses
+    # Proxies whose X-Forwarded-For / -Proto headers are believed (uvicorn's forwarded_allow_ips: addresses or
+    # networks, comma-separated). Empty: none, the peer's own address counts, so nobody can pick the address the
+    # sign-in throttle counts against by sending the header.
+    forwarded_allow_ips: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -62,6 +66,7 @@ class Settings:
             "node_id": env.get("CHIBO_NODE_ID", ""),
             "node_url": env.get("CHIBO_NODE_URL", "").strip(),
             "lease_seconds": _positive_int(env, "CHIBO_LEASE_SECONDS", "10"),
+            "forwarded_allow_ips": env.get("FORWARDED_ALLOW_IPS", "").strip(),
         }
         values.update(overrides)
         settings = cls(**values)

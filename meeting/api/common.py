@@ -9,9 +9,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from meeting.auth import Principal, decode_access_token
+from meeting.auth import Principal, check_not_revoked, decode_access_token
 from meeting.context import AppContext
 from meeting.errors import Rejected
+from meeting.throttle import caller_address
 
 Body = TypeVar("Body", bound=BaseModel)
 MAX_JSON_BYTES = 1_000_000
@@ -22,12 +23,25 @@ def ctx(request: Request) -> AppContext:
 
 
 def principal(request: Request) -> Principal:
-    """The authenticated caller; every route but login and invite exchange calls this first."""
+    """The authenticated caller; every route but login and invite exchange calls this first.
+
+    A token whose account has been signed out, deactivated, or had its password or role changed since it was
+    issued is refused (401 token_revoked): one primary-key lookup per request (bench/token_check.py)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Rejected("unauthenticated", status=401)
-    return decode_access_token(token.strip(), ctx(request).settings.secret_key)
+    who = decode_access_token(token.strip(), ctx(request).settings.secret_key)
+    with ctx(request).sessions() as session:
+        check_not_revoked(session, who)
+    # A password re-entered later in this request (signing the record) is counted against this address.
+    caller_address.set(client_address(request))
+    return who
+
+
+def client_address(request: Request) -> str:
+    """The caller's address: the peer's, or the one a proxy named in FORWARDED_ALLOW_IPS forwarded (uvicorn)."""
+    return request.client.host if request.client else "unknown"
 
 
 async def read_limited(request: Request, limit: int = MAX_JSON_BYTES) -> bytes:
