@@ -805,5 +805,6 @@ export default {
     internal: 'Internal error, please try again.',
     unauthenticated: 'You need to sign in.',
     token_expired: 'Your session has expired.',
+    token_revoked: 'Your session has ended (signed out, password or role changed, or deactivated). Please sign in again.',
   },
 };

@@ -810,5 +810,6 @@ export default {
     internal: 'Lỗi hệ thống, vui lòng thử lại.',
     unauthenticated: 'Cần đăng nhập.',
     token_expired: 'Phiên đăng nhập đã hết hạn.',
+    token_revoked: 'Phiên đăng nhập đã kết thúc (đã đăng xuất, đổi mật khẩu, đổi vai trò hoặc bị ngừng). Xin đăng nhập lại.',
   },
 };
