@@ -262,6 +262,28 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Cuộc họp đã kết thúc: đường link mời nay chỉ dùng để đọc và tải biên bản của cuộc họp đó.",
         "The meeting has ended: the invite link now only reads and downloads that meeting's record.",
     ),
+    # accounts and sessions (issue 13, meeting/api/access.py)
+    "token_revoked": (
+        "Phiên đăng nhập này đã kết thúc (đã đăng xuất, đổi mật khẩu, đổi vai trò hoặc bị ngừng). Xin đăng nhập lại.",
+        "This session has ended (signed out, password or role changed, or deactivated). Please sign in again.",
+    ),
+    "too_many_password_attempts": (
+        "Nhập sai mật khẩu quá nhiều lần. Xin thử lại sau {minutes} phút.",
+        "Too many wrong passwords. Try again in {minutes} min.",
+    ),
+    "current_password_wrong": ("Mật khẩu hiện tại không đúng.", "The current password is wrong."),
+    "password_owner_only": (
+        "Chỉ chủ tài khoản mới đổi được mật khẩu của tài khoản đó.",
+        "Only the account's owner may change its password.",
+    ),
+    "password_reset_not_allowed": (
+        "Bí thư, phó bí thư chỉ đặt lại mật khẩu cho đảng viên (không phải bí thư, phó bí thư) của chi bộ mình.",
+        "A secretary or deputy resets passwords only of their branch's members who are not secretary or deputy.",
+    ),
+    "first_login_only": (
+        "Quản trị xã chỉ tạo tài khoản đầu tiên (bí thư hoặc phó bí thư) của một chi bộ chưa có tài khoản nào.",
+        "The commune admin creates only a branch's first login (its secretary or deputy), while it has none.",
+    ),
 }
 
 
@@ -304,6 +326,7 @@ WORDS: dict[str, dict[str, tuple[str, str]]] = {
         "record the show of hands": ("ghi số giơ tay", "record the show of hands"),
         "close a vote": ("kết thúc biểu quyết", "close a vote"),
         "write the minutes": ("ghi biên bản", "write the minutes"),
+        "move entries in the minutes": ("sắp xếp lại biên bản", "move entries in the minutes"),
         "revise the minutes": ("sửa biên bản", "revise the minutes"),
         "move entries in the minutes": ("đổi thứ tự các mục trong biên bản", "move entries in the minutes"),
         "show the check-in code": ("hiện mã điểm danh", "show the check-in code"),

@@ -67,6 +67,11 @@ def _placed(state: MeetingState, item_id: str, place: MinutePlace, position: int
     return _with(state.minute_order, item_id, tuple(places))
 
 
+def _appended(state: MeetingState, item_id: str, place: MinutePlace) -> Mapping:
+    """The item's minutes with a new `place` last (an entry or a vote is placed once: nothing to take out)."""
+    return _with(state.minute_order, item_id, (*state.minutes_of(item_id), place))
+
+
 def _set_item(state: MeetingState, item_id: str, **changes) -> tuple[AgendaItem, ...]:
     return tuple(replace(item, **changes) if item.id == item_id else item for item in state.agenda)
 
@@ -224,7 +229,7 @@ def _(event: ev.VoteOpened, state: MeetingState) -> MeetingState:
         state,
         votes=_with(state.votes, event.vote_id, vote),
         open_vote_id=event.vote_id,
-        minute_order=_placed(state, event.item_id, MinutePlace("vote", event.vote_id)),
+        minute_order=_appended(state, event.item_id, MinutePlace("vote", event.vote_id)),
     )
 
 
@@ -264,7 +269,7 @@ def _(event: ev.EntryWritten, state: MeetingState) -> MeetingState:
     return replace(
         state,
         minutes=_with_entry(state.minutes, entry),
-        minute_order=_placed(state, event.item_id, MinutePlace("entry", event.entry_id)),
+        minute_order=_appended(state, event.item_id, MinutePlace("entry", event.entry_id)),
     )
 
 

@@ -52,6 +52,7 @@ from meeting.record.model import Addendum, Minutes, RecordContext, Signer
 from meeting.record.pdf import Attachment, render_pdf
 from meeting.record.resolutions import resolution_records, review_rows
 from meeting.settings import SealSettings
+from meeting.throttle import caller_address
 
 ROLES = ("chair", "clerk")
 MARK = re.compile(rb"chibo-record:(\d+):(\d+):([0-9a-f]{64})")
@@ -163,9 +164,14 @@ def record_mark(meeting_id: int, number: int, content_sha256: str) -> str:
 
 
 # -- signing --------------------------------------------------------------------------------------------------------
-def _check_password(session: Session, who: Principal, password: str) -> None:
+def _check_password(context: Any, session: Session, who: Principal, password: str) -> None:
+    """The signer's password, re-entered; wrong tries count in the sign-in throttle (429 when too many)."""
     user = session.get(User, who.user_id) if who.user_id is not None else None
-    if not verify_password(user.password_hash if user else None, password):
+    username = user.username if user is not None else f"member:{who.member_id}"
+    matches = context.login_throttle.verify(
+        username, caller_address.get(), lambda: verify_password(user.password_hash if user else None, password)
+    )
+    if not matches:
         raise Rejected("signature_password_wrong", status=403)
 
 
@@ -236,7 +242,7 @@ def sign_record(
         if state.status != MeetingStatus.ENDED:
             raise Rejected("record_meeting_not_ended")
         with context.sessions.begin() as session:
-            _check_password(session, who, password)
+            _check_password(context, session, who, password)
             meeting = session.get(Meeting, meeting_id)
             document = record_document(session, meeting_id)
             if document is not None and document.sealed_at is not None:
@@ -477,7 +483,7 @@ def sign_addendum(
             raise Rejected("not_found", status=404, what="addendum")
         if document.sealed_at is not None:
             raise Rejected("record_sealed")
-        _check_password(session, who, password)
+        _check_password(context, session, who, password)
         minutes, _ = sealed_minutes(record)
         addendum = addendum_value(document)
         content = addendum.content_sha256()

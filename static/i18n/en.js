@@ -190,6 +190,11 @@ export default {
     edit: 'Edit',
     history: 'History',
     version: 'Version {n}',
+    moveUp: 'Up',
+    moveDown: 'Down',
+    moved: 'Entry moved to place {n} in this item.',
+    voteRow: 'Vote: «{question}»',
+    conclusionRow: "Chair's conclusion: {text}",
     hallTitle: 'Show of hands in the room',
     hallAllowed: 'Members who may vote in the room: {n}',
     hallRecord: 'Record the show of hands',
@@ -807,5 +812,6 @@ export default {
     internal: 'Internal error, please try again.',
     unauthenticated: 'You need to sign in.',
     token_expired: 'Your session has expired.',
+    token_revoked: 'Your session has ended (signed out, password or role changed, or deactivated). Please sign in again.',
   },
 };

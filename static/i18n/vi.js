@@ -195,6 +195,11 @@ export default {
     edit: 'Sửa',
     history: 'Lịch sử',
     version: 'Bản {n}',
+    moveUp: 'Lên',
+    moveDown: 'Xuống',
+    moved: 'Đã chuyển mục ghi tới vị trí {n} trong nội dung này.',
+    voteRow: 'Biểu quyết: «{question}»',
+    conclusionRow: 'Kết luận của chủ trì: {text}',
     hallTitle: 'Số giơ tay tại hội trường',
     hallAllowed: 'Số đảng viên được biểu quyết tại hội trường: {n}',
     hallRecord: 'Ghi số giơ tay',
@@ -812,5 +817,6 @@ export default {
     internal: 'Lỗi hệ thống, vui lòng thử lại.',
     unauthenticated: 'Cần đăng nhập.',
     token_expired: 'Phiên đăng nhập đã hết hạn.',
+    token_revoked: 'Phiên đăng nhập đã kết thúc (đã đăng xuất, đổi mật khẩu, đổi vai trò hoặc bị ngừng). Xin đăng nhập lại.',
   },
 };

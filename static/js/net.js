@@ -139,6 +139,65 @@ export async function login(username, password) {
   return session;
 }
 
+// A session ended on the server (signed out elsewhere, deactivated, password or role changed): 401 token_revoked
+// from the API, close code 4011 from the hub. The page forgets it and goes to sign-in, saying why; a session from an
+// invite link takes the link again once (the member may still be invited: a role change ended the old token).
+const ENDED_KEY = 'chibo.sessionEnded';
+let ending = false;
+
+export function sessionEnded() {
+  if (ending) return;
+  ending = true;
+  const session = current();
+  clearSession();
+  if (session?.invite) {
+    exchangeInvite(session.invite).then(
+      () => location.reload(),
+      () => toSignIn(),
+    );
+    return;
+  }
+  toSignIn();
+}
+
+function toSignIn() {
+  try {
+    sessionStorage.setItem(ENDED_KEY, 'token_revoked');
+  } catch {
+    /* private mode: the sign-in page just does not say why */
+  }
+  location.assign(loginUrl());
+}
+
+/** Why the last session ended, once (the sign-in page shows it), or null. */
+export function takeEndedReason() {
+  try {
+    const code = sessionStorage.getItem(ENDED_KEY);
+    sessionStorage.removeItem(ENDED_KEY);
+    return code;
+  } catch {
+    return null;
+  }
+}
+
+/** Sign out: the server ends every session of this account (all devices), then this device forgets it. */
+export async function signOut() {
+  ending = true; // this page's own sockets and requests, refused from now on, must not send it to sign-in first
+  const session = current();
+  if (session?.token) {
+    try {
+      await fetch('/api/auth/logout', {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${session.token}`, Accept: 'application/json' },
+        cache: 'no-store',
+      });
+    } catch {
+      /* no network: the token still runs out by itself; this device forgets it all the same */
+    }
+  }
+  clearSession();
+}
+
 /** A usable access token: renewed from the invite when it is about to expire. */
 export async function token() {
   let session = current();
@@ -162,7 +221,10 @@ function refreshToken(session) {
         headers: { Authorization: `Bearer ${session.token}`, Accept: 'application/json' },
         cache: 'no-store',
       });
-      if (!response.ok) return session; // the caller reports the expiry
+      if (!response.ok) {
+        if (response.status === 401 && (await readError(response)).code === 'token_revoked') sessionEnded();
+        return session; // the caller reports the expiry
+      }
       const body = await response.json();
       const renewed = sessionFromToken(body.access_token);
       if (!renewed) return session;
@@ -200,7 +262,11 @@ export async function request(path, { method = 'GET', body, auth = true, as = 'j
     throw new ApiError(0, { code: 'network' });
   }
   noteServerClock(response);
-  if (!response.ok) throw new ApiError(response.status, await readError(response));
+  if (!response.ok) {
+    const error = await readError(response);
+    if (auth && response.status === 401 && error.code === 'token_revoked') sessionEnded();
+    throw new ApiError(response.status, error);
+  }
   if (response.status === 204) return null;
   if (as === 'text') return response.text();
   if (as === 'blob') return response.blob();
@@ -236,6 +302,7 @@ const SILENCE_MS = 40000; // the hub pings every 15 s: nothing at all for this l
 // WebSocket close codes from the hub (signaling/hub.py).
 const CLOSE_UNAUTHENTICATED = 4001;
 const CLOSE_FORBIDDEN = 4003;
+const CLOSE_REVOKED = 4011; // the session ended on the server: sign in again (sessionEnded)
 const CLOSE_NOT_FOUND = 4004;
 // Codes that mean "what you asked for is already so": a replay after a lost answer, or a double tap (a chair's
 // double click on a microphone's mute button included).
@@ -727,6 +794,11 @@ export class LiveMeeting extends EventTarget {
     if (this.stopped) return;
     if (event.code === CLOSE_UNAUTHENTICATED) {
       this.setStatus('expired');
+      return;
+    }
+    if (event.code === CLOSE_REVOKED) {
+      this.setStatus('expired');
+      sessionEnded();
       return;
     }
     if (event.code === CLOSE_FORBIDDEN || event.code === CLOSE_NOT_FOUND) {

@@ -76,8 +76,8 @@ def _serve(app, sock: socket.socket) -> tuple[uvicorn.Server, threading.Thread]:
 
 @pytest.fixture(scope="module")
 def live_server_seal() -> SealSettings:
-    """The digital seal the module's server signs sealed records with: none. A module that needs one overrides
-    this fixture (e.g. with `tests.sealing.seal_authority`'s `pkcs11`)."""
+    """The digital seal of the test server: none. A module whose test checks a signed PDF overrides this fixture,
+    e.g. `return seal_authority.pkcs11` with `seal_authority` from tests/sealing.py."""
     return SealSettings()
 
 
@@ -96,6 +96,7 @@ def live_server(tmp_path_factory, live_server_seal: SealSettings) -> Iterator[Li
         access_token_minutes=120,
         seal=live_server_seal,
     )
+    settings.seal.check()  # as a real start does: a seal that cannot sign stops here, not at the test's end
     context = AppContext.create(settings)
     branch = seed_branch(context.sessions, with_logins=True, code="cb-browser")
     expires = datetime.now(UTC) + timedelta(hours=4)
