@@ -5,6 +5,7 @@ them), the record is sealed, an addendum is written and signed by both, and the 
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -32,7 +33,7 @@ CORRECTION = "Bổ sung: đồng chí Lê Văn Cường nhận thêm việc theo
 CHAIRS_NOTE = "Đính chính: ngày ra quân làm đường là ngày 20 tháng 12."
 # What the browser itself logs for a refusal it was meant to get (the page shows the words) or a request the test
 # held back on purpose.
-REFUSED = re.compile(r"Failed to load resource: (the server responded with a status of (403|409)|net::ERR_FAILED)")
+REFUSED = re.compile(r"Failed to load resource: (the server responded with a status of (403|409|429)|net::ERR_FAILED)")
 
 
 @pytest.fixture(scope="module")
@@ -285,6 +286,25 @@ def test_chair_and_clerk_sign_and_correct_the_minutes_through_the_page(
     chair.get_by_role("button", name="Lập biên bản bổ sung").click()
     expect(chair.locator("#addendum-2")).to_contain_text(CHAIRS_NOTE)
     expect(chair.locator("#error-addendum-new")).to_have_text("")
+
+    # Five wrong passwords in a row: the sign-in throttle holds the next try, even with the right password.
+    for _ in range(5):
+        sign_with(chair, WRONG, "Ký biên bản bổ sung số 2", "#password-addendum-2")
+        expect(chair.locator("#error-addendum-2")).to_have_text("Mật khẩu không đúng, chữ ký chưa được ghi nhận.")
+        expect(chair.locator("#password-addendum-2")).to_have_value("")
+    with chair.expect_response(lambda r: r.url.endswith("/addenda/2/sign")) as throttled:
+        sign_with(chair, PASSWORD, "Ký biên bản bổ sung số 2", "#password-addendum-2")
+    wait_s = int(throttled.value.headers["retry-after"])
+    assert throttled.value.status == 429 and wait_s > 0
+    minutes = math.ceil(wait_s / 60)
+    expect(chair.locator("#error-addendum-2")).to_have_text(
+        f"Nhập sai mật khẩu quá nhiều lần. Xin thử lại sau {minutes} phút."
+    )
+    expect(chair.locator("#password-addendum-2")).to_have_value("")
+    chair.get_by_role("button", name="English").click()
+    expect(chair.locator("#error-addendum-2")).to_have_text(f"Too many wrong passwords. Try again in {minutes} min.")
+    chair.get_by_role("button", name="Tiếng Việt").click()
+    assert signatures(live_server, meeting_id, 2) == {}
 
     # -- back on the consoles: who has signed, what is still to sign -------------------------------------------
     chair.get_by_role("link", name="Về trang điều hành của chủ trì").click()
