@@ -197,17 +197,19 @@ def make_token(folder: Path, key: rsa.RSAPrivateKey, cert: x509.Certificate) -> 
     return module
 
 
+def write_pkcs12(path: Path, key: rsa.RSAPrivateKey, cert: x509.Certificate, ca_cert: x509.Certificate) -> Path:
+    """The key, its certificate and the CA's in a PKCS#12 file locked with PKCS12_PASSWORD."""
+    encryption = serialization.BestAvailableEncryption(PKCS12_PASSWORD.encode())
+    path.write_bytes(pkcs12.serialize_key_and_certificates(b"chibo-seal", key, cert, [ca_cert], encryption))
+    return path
+
+
 def make_authority(folder: Path) -> SealAuthority:
     ca_key, ca_cert = make_ca()
     key, cert = make_signer(ca_key, ca_cert)
     ca_pem = folder / "ca.pem"
     ca_pem.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-    p12 = folder / "seal.p12"
-    p12.write_bytes(
-        pkcs12.serialize_key_and_certificates(
-            b"chibo-seal", key, cert, [ca_cert], serialization.BestAvailableEncryption(PKCS12_PASSWORD.encode())
-        )
-    )
+    p12 = write_pkcs12(folder / "seal.p12", key, cert, ca_cert)
     module = make_token(folder / "softhsm", key, cert)
     return SealAuthority(
         ca_cert=ca_cert,
