@@ -19,9 +19,9 @@ from meeting.record import digital_seal
 from meeting.settings import SealSettings, Settings
 from tests.factories import seed_branch
 from tests.record import scenario as sc
-from tests.record.test_minutes import START
+from tests.record.test_minutes import ARTIFACTS, START
 from tests.record.test_seal import Caller, _edit_vote, seal_file, seal_it, sign
-from tests.sealing import PIN, SealAuthority, seal_authority, validate_sealed_pdf  # noqa: F401
+from tests.sealing import PIN, SealAuthority, pdfsig_says, seal_authority, validate_sealed_pdf  # noqa: F401
 
 
 def _setup(context: AppContext):
@@ -49,17 +49,28 @@ def _flip(data: bytes, at: int) -> bytes:
 
 
 @pytest.mark.parametrize("sealing_context", ["pkcs11", "pkcs12"], indirect=True)
-def test_the_sealed_pdf_is_signed_and_carries_its_journal(sealing_context: AppContext, seal_authority):  # noqa: F811
+def test_the_sealed_pdf_is_signed_and_carries_its_journal(
+    sealing_context: AppContext,
+    seal_authority,  # noqa: F811
+    database_url: str,
+    request: pytest.FixtureRequest,
+):
     held, client, callers = _setup(sealing_context)
     member = callers["member"].headers
     sealed = seal_it(client, held, callers)
     pdf = seal_file(client, held, callers, "pdf")
+    if database_url.startswith("sqlite") and "pkcs11" in request.node.name:  # for a person to open in a PDF reader
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / "bien-ban-ky-so.pdf").write_bytes(pdf)
     assert seal_file(client, held, callers, "pdf") == pdf  # the bytes signed at sealing, served as they are
     assert hashlib.sha256(pdf).hexdigest() == sealed["pdf_sha256"]
 
     check = validate_sealed_pdf(pdf, seal_authority.ca_cert)
     assert check.ok, check
     assert check.signer == seal_authority.signer_name
+    poppler = pdfsig_says(pdf)  # another PDF reader than pyHanko checks it too
+    assert "Signature Validation: Signature is Valid." in poppler and "Total document signed" in poppler, poppler
+    assert f"Common Name: {seal_authority.signer_name}" in poppler
     sealed_at = datetime.fromisoformat(sealed["sealed_at"])
     assert check.signed_at is not None and abs(check.signed_at - sealed_at) < timedelta(seconds=30)
     journal = client.get(f"/api/meetings/{held.meeting_id}/journal", headers=member).json()
@@ -99,6 +110,7 @@ def test_one_flipped_byte_breaks_the_seal(sealing_context: AppContext, seal_auth
     tampered = _flip(pdf, at)
     check = validate_sealed_pdf(tampered, seal_authority.ca_cert)
     assert not check.intact and not check.ok
+    assert "Signature Validation: Digest Mismatch." in pdfsig_says(tampered)
     answer = client.post("/api/records/verify", content=tampered, headers=callers["member"].headers).json()
     assert answer["match"] is False and answer["claims_meeting_id"] == held.meeting_id
     signature = answer["digital_signature"]
