@@ -17,7 +17,7 @@ from meeting.app import create_app
 from meeting.context import AppContext
 from meeting.record import digital_seal
 from meeting.settings import SealSettings, Settings
-from tests.factories import seed_branch
+from tests.factories import PASSWORD, seed_branch
 from tests.record import scenario as sc
 from tests.record.test_minutes import ARTIFACTS, START
 from tests.record.test_seal import Caller, _edit_vote, seal_file, seal_it, sign
@@ -117,6 +117,29 @@ def test_one_flipped_byte_breaks_the_seal(sealing_context: AppContext, seal_auth
     assert signature["present"] and signature["intact"] is False and signature["trusted"] is False
     # The journal inside was not touched: it still matches the database.
     assert answer["embedded_journal"]["matches"] is True
+
+
+@pytest.mark.parametrize("sealing_context", ["pkcs12"], indirect=True)
+def test_a_sealed_addendum_is_signed_too(sealing_context: AppContext, seal_authority):  # noqa: F811
+    held, client, callers = _setup(sealing_context)
+    seal_it(client, held, callers)
+    url = f"/api/meetings/{held.meeting_id}/record/addenda"
+    correction = "Đính chính: đồng chí Lê Văn Cường phát biểu lúc 20 giờ 27."
+    assert client.post(url, json={"text": correction}, headers=callers["clerk"].headers).status_code == 201
+    for role in ("chair", "clerk"):
+        status = client.post(f"{url}/1/sign", json={"password": PASSWORD}, headers=callers[role].headers).json()
+    addendum = status["addenda"][0]
+    assert addendum["sealed"] and addendum["digital_seal"]["signed"]
+    assert addendum["digital_seal"]["signer"] == seal_authority.signer_name
+    pdf = client.get(f"{url}/1.pdf", headers=callers["member"].headers).content
+    check = validate_sealed_pdf(pdf, seal_authority.ca_cert)
+    assert check.ok and check.journal is None  # the journal travels with the minutes, not with each addendum
+    answer = client.post("/api/records/verify", content=pdf, headers=callers["member"].headers).json()
+    assert answer["match"] and answer["number"] == 1 and answer["digital_signature"]["trusted"]
+    verified = client.get(f"/api/meetings/{held.meeting_id}/record/verify", headers=callers["member"].headers).json()
+    assert verified["valid"] and {"pdf_digital_seal", "addendum_1_digital_seal"} <= {
+        c["check"] for c in verified["checks"] if c["ok"]
+    }
 
 
 def test_a_changed_journal_in_the_database_no_longer_matches_the_file(sealing_context: AppContext):
