@@ -114,6 +114,10 @@ class Settings:
     node_url: str = ""
     lease_seconds: int = 10  # a meeting's owner must renew its lease within this; a dead owner's lapses
     seal: SealSettings = field(default_factory=SealSettings)  # the digital seal of sealed records (none: unsigned)
+    # Proxies whose X-Forwarded-For / -Proto headers are believed (uvicorn's forwarded_allow_ips: addresses or
+    # networks, comma-separated). Empty: none, the peer's own address counts, so nobody can pick the address the
+    # sign-in throttle counts against by sending the header.
+    forwarded_allow_ips: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -131,6 +135,7 @@ class Settings:
             "node_url": env.get("CHIBO_NODE_URL", "").strip(),
             "lease_seconds": _positive_int(env, "CHIBO_LEASE_SECONDS", "10"),
             "seal": SealSettings.from_env(env),
+            "forwarded_allow_ips": env.get("FORWARDED_ALLOW_IPS", "").strip(),
         }
         values.update(overrides)
         settings = cls(**values)

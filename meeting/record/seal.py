@@ -45,13 +45,14 @@ from meeting.domain.model import MeetingState, MeetingStatus
 from meeting.errors import Rejected
 from meeting.journal import RecordedEvent, canonical
 from meeting.record import digital_seal
-from meeting.record.assemble import assemble, header_for, recording_links
+from meeting.record.assemble import assemble, header_for, recording_files, recording_links
 from meeting.record.docx import render_docx
 from meeting.record.layout import Layout, addendum_layout, minutes_layout
 from meeting.record.model import Addendum, Minutes, RecordContext, Signer
 from meeting.record.pdf import Attachment, render_pdf
 from meeting.record.resolutions import resolution_records, review_rows
 from meeting.settings import SealSettings
+from meeting.throttle import caller_address
 
 ROLES = ("chair", "clerk")
 MARK = re.compile(rb"chibo-record:(\d+):(\d+):([0-9a-f]{64})")
@@ -69,6 +70,7 @@ def gather_context(
         resolutions=resolution_records(session, meeting.id, ended),
         review=review_rows(session, meeting, started),
         recordings=recording_links(recordings_dir, meeting.id),
+        recording_files=recording_files(recordings_dir, meeting.id),
     )
 
 
@@ -162,9 +164,14 @@ def record_mark(meeting_id: int, number: int, content_sha256: str) -> str:
 
 
 # -- signing --------------------------------------------------------------------------------------------------------
-def _check_password(session: Session, who: Principal, password: str) -> None:
+def _check_password(context: Any, session: Session, who: Principal, password: str) -> None:
+    """The signer's password, re-entered; wrong tries count in the sign-in throttle (429 when too many)."""
     user = session.get(User, who.user_id) if who.user_id is not None else None
-    if not verify_password(user.password_hash if user else None, password):
+    username = user.username if user is not None else f"member:{who.member_id}"
+    matches = context.login_throttle.verify(
+        username, caller_address.get(), lambda: verify_password(user.password_hash if user else None, password)
+    )
+    if not matches:
         raise Rejected("signature_password_wrong", status=403)
 
 
@@ -235,7 +242,7 @@ def sign_record(
         if state.status != MeetingStatus.ENDED:
             raise Rejected("record_meeting_not_ended")
         with context.sessions.begin() as session:
-            _check_password(session, who, password)
+            _check_password(context, session, who, password)
             meeting = session.get(Meeting, meeting_id)
             document = record_document(session, meeting_id)
             if document is not None and document.sealed_at is not None:
@@ -350,11 +357,11 @@ def record_status(
 ) -> dict[str, Any]:
     sealed = document is not None and document.sealed_at is not None
     if sealed:
-        minutes, _ = sealed_minutes(document)
+        minutes, context = sealed_minutes(document)
         content = document.content_sha256 or ""
     else:
         assert draft is not None
-        minutes, content = draft.minutes, draft.content_sha256
+        minutes, context, content = draft.minutes, draft.context, draft.content_sha256
     signers = signers_for(session, document, content, *officers(minutes))
     addenda = []
     if document is not None:
@@ -392,7 +399,21 @@ def record_status(
         "digital_seal": digital_seal_status(seal, document),
         "signatures": [s.model_dump(mode="json") for s in signers],
         "addenda": addenda,
+        "locks": sealing_locks(context),
         "minutes": minutes.model_dump(mode="json"),
+    }
+
+
+def sealing_locks(context: RecordContext) -> dict[str, Any]:
+    """What the seal closes, for the record page to say before anyone signs. Minute entries: the service refuses
+    writing and revising them (`refuse_edits_when_sealed`). The meeting's resolutions and their "5 rõ" items:
+    the routes refuse drafting a resolution, changing one, and adding or changing an item (`require_unsealed`);
+    an item can still be marked done or not done. Counted as this record holds them."""
+    return {
+        "minute_entries": True,
+        "resolutions": len(context.resolutions),
+        "action_items": sum(len(r.actions) for r in context.resolutions),
+        "marking_done_stays_open": True,
     }
 
 
@@ -462,7 +483,7 @@ def sign_addendum(
             raise Rejected("not_found", status=404, what="addendum")
         if document.sealed_at is not None:
             raise Rejected("record_sealed")
-        _check_password(session, who, password)
+        _check_password(context, session, who, password)
         minutes, _ = sealed_minutes(record)
         addendum = addendum_value(document)
         content = addendum.content_sha256()
@@ -505,14 +526,14 @@ def addendum_draft_layout(session: Session, record: RecordDocument, document: Re
 
 # -- edits refused once sealed --------------------------------------------------------------------------------------
 def refuse_edits_when_sealed(sessions: sessionmaker[Session]):
-    """A service guard: minute entries can no longer be written or revised once the record is sealed.
+    """A service guard: minute entries can no longer be written, revised or moved once the record is sealed.
 
     Sealing needs the meeting to have ended, so the database is asked only about minute commands on ended meetings;
     a sealed meeting is remembered (a seal is never undone)."""
     sealed: set[int] = set()
 
     def guard(meeting_id: int, state: MeetingState, command: Command, actor: Actor) -> None:
-        if not isinstance(command, cmd.WriteEntry | cmd.ReviseEntry) or state.status != MeetingStatus.ENDED:
+        if not isinstance(command, cmd.MINUTE_COMMANDS) or state.status != MeetingStatus.ENDED:
             return
         if meeting_id not in sealed:
             with sessions() as session:
