@@ -191,6 +191,12 @@ def test_without_a_key_the_record_is_sealed_unsigned(context: AppContext):
     assert answer["match"] and answer["record_valid"]
     assert answer["digital_signature"]["present"] is False and answer["digital_signature"]["trusted"] is False
     assert answer["embedded_journal"]["matches"] is True  # the journal travels in the file all the same
+    # Damaged or made-up PDFs get an answer that says why, never an error.
+    for damaged in (pdf[: len(pdf) // 2], b"%PDF-1.7\n" + bytes(range(256)) * 8, pdf.replace(b"%%EOF", b"%%EOX")):
+        response = client.post("/api/records/verify", content=damaged, headers=callers["member"].headers)
+        assert response.status_code == 200, response.text
+        signature = response.json()["digital_signature"]
+        assert signature["present"] is False and signature["problem"], signature
 
 
 # -- configuration ----------------------------------------------------------------------------------------------------
