@@ -114,10 +114,6 @@ async function prepare() {
   live = new LiveMeeting({ meetingId, client: 'member', memberId: me });
   live.addEventListener('state', () => render());
   live.addEventListener('rejected', (event) => announce(errorText(event.detail.error.error), 'error'));
-  // The link's token, renewed after the meeting, reads only its record: the live meeting no longer answers it.
-  live.addEventListener('status', () => {
-    if (joined && current()?.recordOnly) closeEndedMeeting();
-  });
   try {
     const state = await live.refresh();
     fill($('#join-meeting'), [state.title, when(state.scheduled_at), state.place].filter(Boolean).join(' · '));
@@ -577,5 +573,9 @@ $('#yield').addEventListener('click', () => act({ type: 'yield_floor' }));
 $('#leave').addEventListener('click', leave);
 $('#record-open').addEventListener('click', openMinutes);
 document.addEventListener('langchange', () => (endedShown ? endedShown() : render()));
-tick(() => live?.state && joined && renderTimer($('#floor-timer'), live.state, live.now()));
+tick(() => {
+  // The link's token, renewed after the meeting, reads only its record: the live meeting no longer answers it.
+  if (joined && current()?.recordOnly) return closeEndedMeeting();
+  if (live?.state && joined) renderTimer($('#floor-timer'), live.state, live.now());
+});
 const preparing = prepare();
