@@ -5,6 +5,12 @@ member and one meeting; exchanged at /api/auth/invite it gives an access token l
 so an elderly member taps one link on the phone and has no password to remember. Once that meeting has ended,
 the same link gives a member who took part a record token instead (typ "record"): the meeting's sealed record,
 read only. `decode_access_token` refuses it, so every route but the record-read ones refuses it by construction.
+
+Revocation: every access token carries the token epoch (`ver`) of its account as it was when the token was made:
+the user's (`users.token_epoch`) when it names a login, else the member's (`members.token_epoch`). A password
+change, a sign-out, a role change or a deactivation raises the epoch (`revoke_sessions`), and every request checks
+it (`check_not_revoked`: one lookup by primary key), so the tokens issued before stop working at once, on every
+node. Live connections carry the epoch they were opened with and are closed when it moves (signaling/endpoint.py).
 """
 
 from __future__ import annotations
@@ -16,7 +22,10 @@ from datetime import UTC, datetime, timedelta
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
+from meeting.db.models import Member, User
 from meeting.errors import Rejected
 
 _hasher = PasswordHasher()
@@ -59,6 +68,7 @@ class Principal:
     record_only: bool = (
         False  # a record token: `meeting_id`'s sealed record, read only (meeting.api.common.record_reader)
     )
+    token_epoch: int = 0  # the account's epoch when the token was issued (see the module's docstring)
 
     def may_see_branch(self, branch_id: int) -> bool:
         return self.branch_id == branch_id and self.meeting_id is None
@@ -84,6 +94,7 @@ def _principal_claims(principal: Principal, typ: str, now: datetime, expires_at:
         "mtg": principal.meeting_id,
         "name": principal.name,
         "cid": principal.commune_id,
+        "ver": principal.token_epoch,
         "iat": now,
         "exp": expires_at,
     }
@@ -131,6 +142,7 @@ def _principal_of(claims: dict, record_only: bool = False) -> Principal:
         name=claims.get("name", ""),
         commune_id=claims.get("cid"),
         record_only=record_only,
+        token_epoch=claims.get("ver") if isinstance(claims.get("ver"), int) else 0,
     )
 
 
@@ -185,3 +197,30 @@ def decode_invite_token(token: str, secret: str) -> Invite:
         branch_id=int(claims["bid"]),
         expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
     )
+    return Invite(meeting_id=int(claims["mtg"]), member_id=int(claims["mid"]), branch_id=int(claims["bid"]))
+
+
+def current_epoch(session: Session, who: Principal) -> int | None:
+    """The epoch the caller's account has now (None: the account is gone). One lookup by primary key."""
+    if who.user_id is not None:
+        return session.scalar(select(User.token_epoch).where(User.id == who.user_id))
+    if who.member_id is not None:
+        return session.scalar(select(Member.token_epoch).where(Member.id == who.member_id))
+    return None
+
+
+def check_not_revoked(session: Session, who: Principal) -> None:
+    """Refuse a token issued before its account's last sign-out, password change, role change or deactivation."""
+    if current_epoch(session, who) != who.token_epoch:
+        raise Rejected("token_revoked", status=401)
+
+
+def revoke_sessions(session: Session, *, user_id: int | None = None, member_id: int | None = None) -> None:
+    """End every session of a login and/or of a roster entry (its invite-link sessions included): the tokens
+    issued so far are refused from the next request on. Atomic increments, safe under concurrent changes."""
+    session.flush()  # the caller's pending changes first: the objects are expired below
+    if user_id is not None:
+        session.execute(update(User).where(User.id == user_id).values(token_epoch=User.token_epoch + 1))
+    if member_id is not None:
+        session.execute(update(Member).where(Member.id == member_id).values(token_epoch=Member.token_epoch + 1))
+    session.expire_all()  # objects loaded before read the new epochs

@@ -187,7 +187,7 @@ async function showEnded(meeting, state = null) {
   };
   fill(
     offer,
-    h('a', { class: 'btn btn-wide btn-primary', href: `/web/meetings/${meeting}/record` }, t('member.recordRead')),
+    h('a', { class: 'btn btn-wide btn-primary', href: `/web/meetings/${meeting}/record?from=join` }, t('member.recordRead')),
     h('button', { type: 'button', class: 'btn btn-wide', onclick: file('pdf') }, t('member.recordPdf')),
     h('button', { type: 'button', class: 'btn btn-wide', onclick: file('docx') }, t('member.recordDocx')),
   );

@@ -213,9 +213,12 @@ def test_the_remote_member_reads_votes_and_keeps_the_record(browser, live_server
         assert hashlib.sha256(body).hexdigest() == sealed[f"{fmt}_sha256"], f"not the sealed {fmt}"
         assert download.value.suggested_filename == f"bien-ban-{meeting_id}.{fmt}"
     page.get_by_role("link", name="Đọc biên bản").click()
-    page.wait_for_url(f"**/web/meetings/{meeting_id}/record")
-    expect(page.locator("#app")).to_contain_text(REPORT_NOTE)
-    expect(page.locator("#app")).to_contain_text(ADDED_WHILE_READING)
+    page.wait_for_url(f"**/web/meetings/{meeting_id}/record?from=join")
+    expect(page.locator("main")).to_contain_text(REPORT_NOTE)
+    expect(page.locator("main")).to_contain_text(ADDED_WHILE_READING)
+    page.get_by_role("link", name="Về trang cuộc họp").click()  # back to the member's page: still the record
+    expect(page.locator("#ended-view")).to_contain_text("Biên bản đã được chủ trì và thư ký ký, niêm phong")
+    expect(page.get_by_role("button", name="Tham gia")).to_be_hidden()
     # The one failed load the browser notes: the record asked for before it was sealed (409, said on the page).
     assert errors == [f"member, later: {NOT_SEALED_YET}"], errors
     context.close()

@@ -44,13 +44,13 @@ def test_the_consoles_lead_to_the_minutes_from_the_adoption_step(browser, live_s
     expect(member.locator("#record-card")).to_be_hidden()
 
     service.execute(branch.meeting_id, c.OpenItem(item_id=minutes_item), chair)
-    for page in pages.values():
+    for name, page in pages.items():
         link = page.get_by_role("link", name="Mở biên bản")
         expect(link).to_be_visible()
-        expect(link).to_have_attribute("href", f"/web/meetings/{branch.meeting_id}/record")
+        expect(link).to_have_attribute("href", f"/web/meetings/{branch.meeting_id}/record?from={name}")  # way back
     pages["chair"].get_by_role("link", name="Mở biên bản").click()
-    pages["chair"].wait_for_url(f"**/web/meetings/{branch.meeting_id}/record")
-    expect(pages["chair"].locator("#app")).to_contain_text("BIÊN BẢN", ignore_case=True)
+    pages["chair"].wait_for_url(f"**/web/meetings/{branch.meeting_id}/record?from=chair")
+    expect(pages["chair"].locator("#main")).to_contain_text("BIÊN BẢN", ignore_case=True)
     # The member reads the draft too, without leaving the meeting (test_member_record.py follows it further).
     member.get_by_role("button", name="Đọc dự thảo biên bản").click()
     expect(member.get_by_role("dialog", name="Dự thảo biên bản")).to_contain_text("BIÊN BẢN", ignore_case=True)
