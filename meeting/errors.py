@@ -328,6 +328,7 @@ WORDS: dict[str, dict[str, tuple[str, str]]] = {
         "write the minutes": ("ghi biên bản", "write the minutes"),
         "move entries in the minutes": ("sắp xếp lại biên bản", "move entries in the minutes"),
         "revise the minutes": ("sửa biên bản", "revise the minutes"),
+        "move entries in the minutes": ("chuyển vị trí mục ghi trong biên bản", "move entries in the minutes"),
         "show the check-in code": ("hiện mã điểm danh", "show the check-in code"),
         "open the meeting": ("mở cuộc họp", "open the meeting"),
         "": ("làm việc này", "do this"),  # any action not listed above
