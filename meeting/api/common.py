@@ -10,10 +10,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import Message, Receive
 
-from meeting.auth import Principal, decode_access_token
+from meeting.auth import Principal, check_not_revoked, decode_access_token, decode_record_token, is_record_token
 from meeting.context import AppContext
 from meeting.errors import Rejected
 from meeting.inputs import untrusted_json
+from meeting.throttle import caller_address
 
 Body = TypeVar("Body", bound=BaseModel)
 MAX_JSON_BYTES = 1_000_000
@@ -24,13 +25,44 @@ def ctx(request: Request) -> AppContext:
     return request.app.state.ctx
 
 
-def principal(request: Request) -> Principal:
-    """The authenticated caller; every route but login and invite exchange calls this first."""
+def _bearer(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    if scheme.lower() != "bearer" or not token.strip():
         raise Rejected("unauthenticated", status=401)
-    return decode_access_token(token.strip(), ctx(request).settings.secret_key)
+    return token.strip()
+
+
+def _checked(request: Request, who: Principal) -> Principal:
+    """Refuse a token issued before its account's last sign-out, password change, role change or deactivation
+    (401 token_revoked): one primary-key lookup per request (bench/token_check.py)."""
+    with ctx(request).sessions() as session:
+        check_not_revoked(session, who)
+    # A password re-entered later in this request (signing the record) is counted against this address.
+    caller_address.set(client_address(request))
+    return who
+
+
+def principal(request: Request) -> Principal:
+    """The authenticated caller; every route but login and invite exchange calls this first (or, for the routes
+    that read a meeting's record, `record_reader`). A record token is refused here (403 record_token_only), and so
+    is a revoked one (see `_checked`)."""
+    return _checked(request, decode_access_token(_bearer(request), ctx(request).settings.secret_key))
+
+
+def record_reader(request: Request) -> Principal:
+    """The caller of a route that reads a meeting's record: whoever `principal` accepts, or the holder of a record
+    token (what an invite link gives once its meeting has ended). Such a caller is `record_only`; the routes
+    that call this pass it to `access.record_for_reader`, which keeps it to its own meeting's sealed record."""
+    token = _bearer(request)
+    if is_record_token(token):
+        return _checked(request, decode_record_token(token, ctx(request).settings.secret_key))
+    return principal(request)
+
+
+def client_address(request: Request) -> str:
+    """The caller's address: the peer's, or the one a proxy named in FORWARDED_ALLOW_IPS forwarded (uvicorn)."""
+    return request.client.host if request.client else "unknown"
 
 
 def body_too_large(limit: int) -> Rejected:

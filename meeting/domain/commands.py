@@ -207,6 +207,18 @@ class ReviseEntry(_Command):
     speaker_id: MemberId | None = None
 
 
+class MoveEntry(_Command):
+    """The clerk moves an entry one place up or down among what its item's minutes say (entries, votes, the
+    chair's conclusion), so the record reads in the order things happened."""
+
+    type: Literal["move_entry"] = "move_entry"
+    entry_id: Id
+    direction: Literal["up", "down"]
+
+
+# The clerk's work on the minutes: the only commands still taken after the meeting ends (until the record is sealed).
+MINUTE_COMMANDS = (WriteEntry, ReviseEntry, MoveEntry)
+
 Command = Annotated[
     StartMeeting
     | EndMeeting
@@ -232,7 +244,8 @@ Command = Annotated[
     | RecordHallCount
     | CloseVote
     | WriteEntry
-    | ReviseEntry,
+    | ReviseEntry
+    | MoveEntry,
     Field(discriminator="type"),
 ]
 
