@@ -73,17 +73,19 @@ def prepare(database_url: str, data_dir: str) -> dict[str, Any]:
         secret=TEST_SECRET,
         expires_at=datetime.now(UTC) + timedelta(hours=6),
     )
+    live_members = {world.a.chair, world.chair, world.a.clerk, world.a.officials[2], world.a.officials[4]}
     prepared = {
         "secret": TEST_SECRET,
-        "tokens": {role: token for role, token in world.tokens.items()},
+        "world": world,  # its tokens are issued again when a write ends sessions (sign-out, role change, ...)
         "invite": invite,
         "meeting_id": world.a.meeting_id,
         "other_meeting_id": world.b.meeting_id,
         "member_ids": [*world.a.everyone, world.b.officials[1]],
+        # The HTTP side changes and deactivates members: not the ones whose live sockets carry the run.
+        "http_member_ids": [m for m in [*world.a.everyone, world.b.officials[1]] if m not in live_members],
         "item_ids": list(world.a.item_ids),
         "branch_ids": [world.a.branch_id, world.b.branch_id],
     }
-    context.engine.dispose()
     return prepared
 
 
@@ -145,18 +147,24 @@ def expected_answer(text: str) -> str | None:
 
 
 async def live_socket(url: str, hello: dict, prep: dict, tally: Tally, rng: random.Random, deadline: float) -> None:
+    """One live socket of one role, sending batches until the run's end; when the server closes it (the HTTP side
+    may end its member's sessions: 4011), it comes back with a token issued now."""
     import websockets
 
     from tests.security.hostile import Real, random_frame
 
     real = Real(prep["member_ids"], prep["item_ids"], [prep["meeting_id"]], prep["branch_ids"])
-    tokens = [*(t for t in prep["tokens"].values() if t), prep["invite"]]
+    world = prep["world"]
+    tokens = [*(t for t in world.tokens.values() if t), prep["invite"]]
     ws = None
     batches = 0
     while tally.frames < tally.target_frames and time.monotonic() < deadline:
         if ws is None:
             ws = await websockets.connect(url, max_size=None, compression=None, open_timeout=10)
-            await ws.send(json.dumps(hello))
+            if "role_of" in hello:  # an access token, issued now (an invite link's stays as it is)
+                world.renew_tokens()
+                hello = {**hello, "token": world.tokens[hello["role_of"]]}
+            await ws.send(json.dumps({k: v for k, v in hello.items() if k != "role_of"}))
             opening = json.loads(await ws.recv())
             if opening["type"] != "welcome":  # the HTTP side deactivated this member, or changed their rights
                 tally.sockets_lost += 1
@@ -167,18 +175,18 @@ async def live_socket(url: str, hello: dict, prep: dict, tally: Tally, rng: rand
         if batches % 10 == 0:
             await hostile_hello(url, rng, tokens, tally)
         expected: list[str] = []
-        for _ in range(BATCH):
-            text = random_frame(rng, real, tokens, f"b{id(ws)}-{tally.frames}")
-            tally.frames += 1
-            answer = expected_answer(text)
-            if answer is not None:
-                expected.append(answer)
-            await ws.send(text)
-        await ws.send('{"type":"ping"}')
-        expected.append("pong")
         try:
+            for _ in range(BATCH):
+                text = random_frame(rng, real, tokens, f"b{id(ws)}-{tally.frames}")
+                tally.frames += 1
+                answer = expected_answer(text)
+                if answer is not None:
+                    expected.append(answer)
+                await ws.send(text)
+            await ws.send('{"type":"ping"}')
+            expected.append("pong")
             got = await answers(ws, expected.count("pong"), tally)
-        except websockets.ConnectionClosed as closed:
+        except websockets.ConnectionClosed as closed:  # e.g. 4011: the HTTP side ended this member's sessions
             code = closed.rcvd.code if closed.rcvd else None
             tally.ws_close_codes[str(code)] += 1
             tally.no_close_frame += code is None
@@ -251,17 +259,20 @@ async def http_worker(base: str, prep: dict, tally: Tally, rng: random.Random, d
     # Not the sign-out: it would end the very sessions the live sockets run on (tests/security fuzzes it).
     routes = [r for r in collect_routes() if getattr(r, "path", "") != "/api/auth/logout"]
     real = Real(
-        prep["member_ids"], prep["item_ids"], [prep["meeting_id"], prep["other_meeting_id"]], prep["branch_ids"]
+        prep["http_member_ids"], prep["item_ids"], [prep["meeting_id"], prep["other_meeting_id"]], prep["branch_ids"]
     )
-    roles = list(prep["tokens"])
+    world = prep["world"]
+    roles = list(world.tokens)
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
         while tally.requests < tally.target_requests and time.monotonic() < deadline:
             call = random_http_call(rng, routes, real, roles)
-            token = prep["tokens"][call.role]
+            token = world.tokens[call.role]
             headers = {"Content-Type": call.content_type, **({"Authorization": f"Bearer {token}"} if token else {})}
             tally.requests += 1
             response = await client.request(call.method, call.path, content=call.body, headers=headers)
             tally.http_status[str(response.status_code)] += 1
+            if call.method != "GET" and response.status_code < 300:
+                world.renew_tokens()  # a write may have ended sessions: callers sign in again
             if response.headers.get("x-content-type-options") != "nosniff":
                 tally.missing_nosniff += 1
             if response.status_code >= 500:
@@ -333,6 +344,7 @@ def main() -> None:
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
+            prep["world"].context.engine.dispose()
         errors, tracebacks, samples = log_faults(log_path)
         result.update(
             database=described,
@@ -358,13 +370,13 @@ async def run(args: argparse.Namespace, prep: dict, port: int, pid: int) -> dict
     tally = Tally(args.frames, args.requests)
     started = time.monotonic()
     deadline = started + args.seconds
-    tokens, meeting = prep["tokens"], prep["meeting_id"]
+    tokens, meeting = prep["world"].tokens, prep["meeting_id"]
     url = f"ws://127.0.0.1:{port}/ws/meetings/{meeting}"
     hellos = [
-        {"type": "hello", "token": tokens["chair"], "role": "hall"},
-        {"type": "hello", "token": tokens["clerk"], "role": "hall"},
-        {"type": "hello", "token": tokens["secretary"]},
-        {"type": "hello", "token": tokens["member"]},
+        {"type": "hello", "token": tokens["chair"], "role": "hall", "role_of": "chair"},
+        {"type": "hello", "token": tokens["clerk"], "role": "hall", "role_of": "clerk"},
+        {"type": "hello", "token": tokens["secretary"], "role": "member", "role_of": "secretary"},
+        {"type": "hello", "token": tokens["member"], "role": "member", "role_of": "member"},
         {"type": "hello", "token": prep["invite"]},
     ]
     rng = random.Random(args.seed)
