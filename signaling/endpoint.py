@@ -47,6 +47,22 @@ from signaling.presence import Presence
 log = logging.getLogger("chibo.live")
 
 
+class _InvalidUtf8IsTheClients(logging.Filter):
+    """uvicorn logs a text frame that is not UTF-8 as an ERROR with a traceback, though it closes the socket
+    correctly (1007): the fault is the client's, not ours. Such a record becomes one DEBUG line without it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg != "Invalid UTF-8 sequence received from client.":
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        record.msg, record.args = "a client sent a text frame that is not UTF-8: closed with 1007", ()
+        record.exc_info, record.exc_text = None, None
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+logging.getLogger("uvicorn.error").addFilter(_InvalidUtf8IsTheClients())
+
+
 @dataclass
 class LiveSettings:
     hello_timeout_s: float = 10.0
@@ -265,6 +281,9 @@ def _authenticate(context: AppContext, token: str, meeting_id: int) -> tuple[Pri
             member = session.get(Member, invite.member_id)
             if member is None or not member.active:
                 raise Rejected("invite_invalid", status=401) from None
+            invited = session.get(Meeting, invite.meeting_id)
+            if invited is not None and invited.status == "ended":  # as the exchange: the link no longer joins it
+                raise Rejected("meeting_ended", status=410)
             who = Principal(
                 member.user_id,
                 member.id,
@@ -303,6 +322,10 @@ async def live_endpoint(ws: WebSocket) -> None:
         if exc.code == "token_revoked":
             code = CLOSE_REVOKED
         await _refuse(ws, exc, code)
+        return
+    except Exception:  # a fault on our side (the database could not be read): say so, with a close frame
+        log.exception("checking the hello for meeting %s failed", meeting_id)
+        await _refuse(ws, Rejected("internal", status=500), CLOSE_INTERNAL)
         return
     if frame.role == "hall" and not (
         who.member_id in (meeting.chair_id, meeting.clerk_id) or who.may_manage_branch(meeting.branch_id)
@@ -346,9 +369,10 @@ async def _send_away(ws: WebSocket) -> None:
 
 
 async def _refuse(ws: WebSocket, error: Rejected, code: int) -> None:
+    """The error frame, then the close frame, whose reason is the error's code (`bad_frame`, `token_invalid`, ...)."""
     with contextlib.suppress(Exception):
         await ws.send_text(protocol.error(error))
-        await ws.close(code)
+        await ws.close(code, reason=error.code)
 
 
 async def _serve(ws: WebSocket, live: Live, connection: Connection, last_seq: int | None) -> None:

@@ -31,15 +31,20 @@ from starlette.requests import Request
 
 from meeting.api.common import principal
 from meeting.auth import Principal
-from meeting.db.models import Branch, Meeting, Member, User
+from meeting.db.models import Branch, Meeting, Member, RecordDocument, User
 from meeting.errors import Rejected
+from meeting.inputs import DB_INT_MAX
 
 
 def int_param(request: Request, name: str) -> int:
+    """A path id; one no database row can have (negative, past 2**63-1) is simply not found."""
     try:
-        return int(request.path_params[name])
+        value = int(request.path_params[name])
     except (KeyError, ValueError) as exc:
-        raise Rejected("not_found", status=404, what=name) from exc
+        raise Rejected("not_found", status=404, what=name.removesuffix("_id")) from exc
+    if not 0 <= value <= DB_INT_MAX:
+        raise Rejected("not_found", status=404, what=name.removesuffix("_id"))
+    return value
 
 
 def signed_in_member(request: Request) -> Principal:
@@ -93,6 +98,22 @@ def meeting_for_viewer(session: Session, who: Principal, meeting_id: int) -> Mee
     meeting = session.get(Meeting, meeting_id)
     if meeting is None or not who.may_see_meeting(meeting.branch_id, meeting.id):
         raise Rejected("not_found", status=404, what="meeting")
+    return meeting
+
+
+def record_for_reader(session: Session, who: Principal, meeting_id: int, number: int = 0) -> Meeting:
+    """A meeting whose record (`number` 0) or addendum (1, 2, ...) the caller may read, as
+    `common.record_reader` names them: the meeting's viewers read the draft and the sealed documents; a record
+    token (`record_only`, an invite link after its meeting) only its own meeting's, once sealed (409 before)."""
+    meeting = meeting_for_viewer(session, who, meeting_id)  # a record token names one meeting: the others are 404
+    if who.record_only:
+        document = session.scalar(
+            select(RecordDocument).where(RecordDocument.meeting_id == meeting.id, RecordDocument.number == number)
+        )
+        if document is None and number > 0:
+            raise Rejected("not_found", status=404, what="addendum")
+        if document is None or document.sealed_at is None:
+            raise Rejected("record_not_sealed", status=409)
     return meeting
 
 

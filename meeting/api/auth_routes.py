@@ -1,12 +1,19 @@
-"""Signing in and out: password login, token refresh, invite-link exchange, who am I, sign-out, own password."""
+"""Signing in and out: password login, token refresh, invite-link exchange, who am I, sign-out, own password.
+
+An invite link is exchanged for an access token limited to its meeting while the meeting is planned or under
+way. After the meeting it gives a member who took part (their attendance has an arrival) a record token for as
+long as the link is valid: the meeting's sealed record, read only (meeting/auth.py). Anyone else hears that the
+meeting has ended (410)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import anyio
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
@@ -19,10 +26,11 @@ from meeting.auth import (
     decode_invite_token,
     hash_password,
     issue_access_token,
+    issue_record_token,
     revoke_sessions,
     verify_password,
 )
-from meeting.db.models import Meeting, Member, User
+from meeting.db.models import Attendance, Meeting, Member, User
 from meeting.errors import Rejected
 
 
@@ -69,8 +77,8 @@ def principal_of_user(user: User) -> Principal | None:
     )
 
 
-def invitee_principal(member: Member, meeting: Meeting) -> Principal:
-    """An access token's holder limited to one meeting (from an invite link)."""
+def invitee_principal(member: Member, meeting: Meeting, record_only: bool = False) -> Principal:
+    """A token's holder limited to one meeting (from an invite link); `record_only`: to its sealed record."""
     return Principal(
         user_id=member.user_id,
         member_id=member.id,
@@ -78,26 +86,50 @@ def invitee_principal(member: Member, meeting: Meeting) -> Principal:
         role=member.role,
         meeting_id=meeting.id,
         name=member.full_name,
+        record_only=record_only,
         token_epoch=member.user.token_epoch if member.user is not None else member.token_epoch,
     )
 
 
-def check_invitee(member: Member | None, meeting: Meeting | None, refused: Rejected) -> tuple[Member, Meeting]:
+def valid_invitee(member: Member | None, meeting: Meeting | None, refused: Rejected) -> tuple[Member, Meeting]:
     if member is None or not member.active or meeting is None or member.branch_id != meeting.branch_id:
         raise refused
+    return member, meeting
+
+
+def check_invitee(member: Member | None, meeting: Meeting | None, refused: Rejected) -> tuple[Member, Meeting]:
+    member, meeting = valid_invitee(member, meeting, refused)
     if meeting.status == "ended":
         raise Rejected("meeting_ended", status=410)
     return member, meeting
 
 
-def token_response(request: Request, who: Principal) -> JSONResponse:
+def took_part(session: Session, member: Member, meeting: Meeting) -> bool:
+    """The member arrived at the meeting (in the room or online), as its attendance records it."""
+    arrived = session.scalar(
+        select(Attendance.first_arrived_at).where(
+            Attendance.meeting_id == meeting.id, Attendance.member_id == member.id
+        )
+    )
+    return arrived is not None
+
+
+def token_response(request: Request, who: Principal, until: datetime | None = None) -> JSONResponse:
+    """An access token for `who`; for a `record_only` one, a record token lasting no longer than `until`."""
     settings = ctx(request).settings
-    token = issue_access_token(who, settings.secret_key, settings.access_token_minutes)
+    now = datetime.now(UTC)
+    if who.record_only:
+        assert until is not None, "a record token ends with the invite it came from"
+        expires_at = min(now + timedelta(minutes=settings.access_token_minutes), until)
+        token = issue_record_token(who, settings.secret_key, expires_at, now)
+    else:
+        expires_at = now + timedelta(minutes=settings.access_token_minutes)
+        token = issue_access_token(who, settings.secret_key, settings.access_token_minutes, now)
     return JSONResponse(
         {
             "access_token": token,
             "token_type": "bearer",
-            "expires_in": settings.access_token_minutes * 60,
+            "expires_in": int((expires_at - now).total_seconds()),
             "me": principal_to_json(who),
         }
     )
@@ -113,6 +145,7 @@ def principal_to_json(who: Principal) -> dict[str, Any]:
         "meeting_id": who.meeting_id,
         "name": who.name,
         "commune_id": who.commune_id,
+        "record_only": who.record_only,
     }
 
 
@@ -169,18 +202,27 @@ def refresh(request: Request) -> JSONResponse:
     return token_response(request, fresh)
 
 
-@describe("Exchange a meeting invite link for an access token limited to that meeting", body=InviteBody, public=True)
+@describe(
+    "Exchange a meeting invite link for an access token limited to that meeting (after the meeting, for a member "
+    "who took part: a record token, the meeting's sealed record only)",
+    body=InviteBody,
+    public=True,
+)
 async def invite(request: Request) -> JSONResponse:
     body = await parse_body(request, InviteBody)
     found = decode_invite_token(body.token, ctx(request).settings.secret_key)
     with ctx(request).sessions() as session:
-        member, meeting = check_invitee(
+        member, meeting = valid_invitee(
             session.get(Member, found.member_id),
             session.get(Meeting, found.meeting_id),
             Rejected("invite_invalid", status=401),
         )
-        who = invitee_principal(member, meeting)
-    return token_response(request, who)
+        if meeting.status != "ended":
+            return token_response(request, invitee_principal(member, meeting))
+        if not took_part(session, member, meeting):
+            raise Rejected("meeting_ended", status=410)
+        reader = invitee_principal(member, meeting, record_only=True)
+    return token_response(request, reader, until=found.expires_at)
 
 
 @describe("Who the access token belongs to", tag="auth")

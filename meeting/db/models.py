@@ -193,6 +193,8 @@ class MinuteEntry(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revision_count: Mapped[int] = mapped_column(Integer, default=1)
+    # Its rank among its item's entries as the clerk ordered them (votes and conclusions live in their own tables).
+    position: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class MinuteRevision(Base):
@@ -400,6 +402,10 @@ class RecordDocument(Base):
     pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
     docx_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     pdf_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The PDF's digital seal (meeting/record/digital_seal.py), when a key was configured at sealing: the
+    # certificate's subject common name and the signing time written in the file. None: the PDF is not signed.
+    pdf_signer: Mapped[str | None] = mapped_column(String(300))
+    pdf_signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class RecordSignature(Base):

@@ -387,7 +387,8 @@ export function bindOpenCard(live) {
 export function bindRecordCard(live) {
   const card = $('#record-card');
   if (!card) return;
-  $('#record-link').href = `/web/meetings/${live.meetingId}/record`;
+  // The page it came from (chair, clerk, join), for the record page's way back.
+  $('#record-link').href = `/web/meetings/${live.meetingId}/record?from=${location.pathname.slice(1)}`;
   const render = () => {
     const state = live.state;
     const item = state && currentItem(state);

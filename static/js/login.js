@@ -8,7 +8,8 @@ await bootPage();
 function nextPage() {
   const next = new URLSearchParams(location.search).get('next');
   // Only our own pages: never a redirect to another site.
-  return next && /^\/(join|chair|clerk|hall|branch|resolutions|stats|commune|members)(\?[\w=&%.-]*)?$/.test(next) ? next : null;
+  const page = /^\/(join|chair|clerk|hall|branch|resolutions|stats|commune|members|web\/meetings\/\d+\/record|web\/record\/verify)(\?[\w=&%.-]*)?$/;
+  return next && page.test(next) ? next : null;
 }
 
 /**

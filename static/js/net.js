@@ -920,6 +920,13 @@ function withoutHand(state, itemId, memberId) {
   state.queues[itemId] = (state.queues[itemId] || []).filter((hand) => hand.member_id !== memberId);
 }
 
+/** The item's minutes with `place` (taken out if it was there) at `position`, or last: as evolve.py's `_placed`. */
+function placeMinute(state, itemId, place, position = null) {
+  const places = (state.minute_order[itemId] || []).filter((p) => p.kind !== place.kind || p.ref !== place.ref);
+  places.splice(position ?? places.length, 0, place);
+  state.minute_order[itemId] = places;
+}
+
 const FOLD = {
   journal_opened(state, e) {
     Object.assign(state, {
@@ -971,6 +978,7 @@ const FOLD = {
   },
   item_concluded(state, e) {
     setItem(state, e.item_id, { conclusion: e.text });
+    placeMinute(state, e.item_id, { kind: 'conclusion', ref: e.item_id }); // where it was last given
   },
   hand_raised(state, e) {
     const queue = [...(state.queues[e.item_id] || [])];
@@ -1017,6 +1025,7 @@ const FOLD = {
       id: e.vote_id, item_id: e.item_id, question: e.question, status: 'open', opened_at: e.at, ballots: {}, hall_count: null, result: null,
     };
     state.open_vote_id = e.vote_id;
+    placeMinute(state, e.item_id, { kind: 'vote', ref: e.vote_id });
   },
   ballot_cast(state, e) {
     const vote = state.votes[e.vote_id];
@@ -1039,6 +1048,10 @@ const FOLD = {
       ...state.minutes,
       { id: e.entry_id, item_id: e.item_id, speaker_id: e.speaker_id ?? null, kind: e.kind, text: e.text, revisions: 1, written_at: e.at, revised_at: e.at },
     ];
+    placeMinute(state, e.item_id, { kind: 'entry', ref: e.entry_id });
+  },
+  entry_moved(state, e) {
+    placeMinute(state, e.item_id, { kind: 'entry', ref: e.entry_id }, e.position);
   },
   entry_revised(state, e) {
     state.minutes = state.minutes.map((entry) =>
@@ -1056,6 +1069,7 @@ export function emptyState(meetingId) {
     status: 'scheduled', chair_id: null, clerk_id: null, started_at: null, ended_at: null,
     rules: { quorum: '> 2/3', majority: '> 1/2' }, roster: [], agenda: [], current_item_id: null, attendance: {},
     quorum: null, queues: {}, floor: null, muted: [], hall_muted: false, votes: {}, open_vote_id: null, minutes: [],
+    minute_order: {},
   };
 }
 

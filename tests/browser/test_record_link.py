@@ -44,16 +44,20 @@ def test_the_consoles_lead_to_the_minutes_from_the_adoption_step(browser, live_s
     pages["member"] = member
 
     service.execute(branch.meeting_id, c.OpenItem(item_id=minutes_item), chair)
-    for page in pages.values():
+    for name, page in pages.items():
         link = page.get_by_role("link", name="Mở biên bản")
         expect(link).to_be_visible()
-        expect(link).to_have_attribute("href", f"/web/meetings/{branch.meeting_id}/record")
+        came_from = {"member": "join"}.get(name, name)  # for the record page's way back
+        expect(link).to_have_attribute("href", f"/web/meetings/{branch.meeting_id}/record?from={came_from}")
     pages["chair"].get_by_role("link", name="Mở biên bản").click()
-    pages["chair"].wait_for_url(f"**/web/meetings/{branch.meeting_id}/record")
-    expect(pages["chair"].locator("#app")).to_contain_text("BIÊN BẢN", ignore_case=True)
+    pages["chair"].wait_for_url(f"**/web/meetings/{branch.meeting_id}/record?from=chair")
+    expect(pages["chair"].locator("#main")).to_contain_text("BIÊN BẢN", ignore_case=True)
     member.get_by_role("link", name="Mở biên bản").click()  # the member reads the draft too
-    member.wait_for_url(f"**/web/meetings/{branch.meeting_id}/record")
-    expect(member.locator("#app")).to_contain_text("BIÊN BẢN", ignore_case=True)
+    member.wait_for_url(f"**/web/meetings/{branch.meeting_id}/record?from=join")
+    expect(member.get_by_role("link", name="Về trang cuộc họp")).to_have_attribute(
+        "href", f"/join?m={branch.meeting_id}"
+    )
+    expect(member.locator("#main")).to_contain_text("BIÊN BẢN", ignore_case=True)
     assert errors == [], errors
     phone.close()
     context.close()
