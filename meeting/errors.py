@@ -243,6 +243,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Xin chọn tệp biên bản (DOCX hoặc PDF) để kiểm tra.",
         "Choose a record file (DOCX or PDF) to check.",
     ),
+    "command_id_reused": (
+        "Mã lệnh này đã được dùng cho một lệnh khác: lệnh mới cần một mã mới.",
+        "This command id was already used for a different command: a new command needs a new id.",
+    ),
+    "in_person_needs_room": (
+        "Chỉ thư ký (tại cửa phòng họp) hoặc mã QR trong phòng họp mới ghi nhận có mặt trực tiếp; "
+        "tự điểm danh từ xa được ghi là tham gia trực tuyến.",
+        "Only the clerk at the door or the room's QR code records someone as present in the room; "
+        "checking yourself in from elsewhere records you online.",
+    ),
+    "lease_pending": (
+        "Máy chủ vừa khởi động lại và đang nhận lại cuộc họp: gửi lại sau {retry_after} giây.",
+        "This node has just restarted and is taking the meeting back: send it again in {retry_after} s.",
+    ),
 }
 
 
