@@ -229,9 +229,17 @@ def make_authority(folder: Path) -> SealAuthority:
     )
 
 
+_made: list[SealAuthority] = []  # the one authority of this test run
+
+
 @pytest.fixture(scope="session")
 def seal_authority(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SealAuthority]:
-    yield make_authority(tmp_path_factory.mktemp("seal-authority"))
+    """One authority per process, whichever modules import this fixture: pytest keeps a session fixture once per
+    module that imports it, and SoftHSM reads its token folder once per process, so a second authority's key would
+    be looked up in the first one's token (signed by the other CA: not trusted)."""
+    if not _made:
+        _made.append(make_authority(tmp_path_factory.mktemp("seal-authority")))
+    yield _made[0]
 
 
 @dataclass(frozen=True)

@@ -285,8 +285,9 @@ function passwordForm(key, label, send) {
       } catch (failure) {
         if (!(failure instanceof ApiError)) console.error(failure);
         const refusal = failure instanceof ApiError ? failure.error : { code: 'internal' };
-        if (refusal.code === 'record_changed') {
-          // The text on screen is no longer the one to sign: show the new one, then say why.
+        if (!['signature_password_wrong', 'too_many_password_attempts', 'network'].includes(refusal.code)) {
+          // The record moved on (a changed text to read again, a seal that failed with the signatures kept, the
+          // other signer's seal): show it as it is now, then say why under the form.
           try {
             await load();
           } catch {
