@@ -818,6 +818,13 @@ export default {
     verifyJournalBroken: 'Warning: the meeting journal no longer matches the sealed minutes!',
     verifyTampered: 'NO MATCH: «{file}» says it is the minutes of meeting no. {meeting} but differs from the signed file: it may have been altered.',
     verifyNoMatch: 'NO MATCH: «{file}» is not a file of any signed record you may see.',
+    sealIntact: 'The digital signature in the file is intact: signed by {signer} at {time}.',
+    sealTrusted: "The signer's certificate was issued by a trusted authority.",
+    sealUntrusted: "Warning: the signer's certificate was not issued by a trusted authority.",
+    sealNoRoots: 'The server has no trusted certificate authority configured, so the signer cannot be confirmed.',
+    sealBroken: 'The digital signature in the file is broken: the file was changed after it was signed.',
+    carriedJournalOk: "The meeting journal carried in the file matches the server's journal.",
+    carriedJournalDiffers: "Warning: the meeting journal carried in the file differs from the server's journal!",
     openRecord: 'Open these minutes',
   },
   errors: {

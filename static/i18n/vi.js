@@ -823,6 +823,13 @@ export default {
     verifyJournalBroken: 'Cảnh báo: nhật ký cuộc họp không còn khớp với biên bản đã niêm phong!',
     verifyTampered: 'KHÔNG KHỚP: tệp «{file}» ghi là biên bản của cuộc họp mã số {meeting} nhưng nội dung khác bản đã ký: có thể đã bị sửa.',
     verifyNoMatch: 'KHÔNG KHỚP: tệp «{file}» không phải bản nào của các biên bản đã ký mà đồng chí được xem.',
+    sealIntact: 'Chữ ký số trong tệp còn nguyên vẹn: do {signer} ký lúc {time}.',
+    sealTrusted: 'Chứng thư của người ký do nơi cấp được tin cậy cấp.',
+    sealUntrusted: 'Cảnh báo: chứng thư của người ký không do nơi cấp được tin cậy cấp.',
+    sealNoRoots: 'Máy chủ chưa khai báo nơi cấp chứng thư được tin cậy, nên chưa xác nhận được người ký.',
+    sealBroken: 'Chữ ký số trong tệp đã bị phá vỡ: nội dung tệp đã bị thay đổi sau khi ký.',
+    carriedJournalOk: 'Nhật ký cuộc họp đính kèm trong tệp khớp với nhật ký lưu trên máy chủ.',
+    carriedJournalDiffers: 'Cảnh báo: nhật ký cuộc họp đính kèm trong tệp khác với nhật ký lưu trên máy chủ!',
     openRecord: 'Mở biên bản này',
   },
   errors: {
