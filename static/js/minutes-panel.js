@@ -180,7 +180,8 @@ export class MinutesPanel {
       // A wide table scrolls sideways on a phone: reachable and named for the keyboard and screen readers.
       wrap.setAttribute('tabindex', '0');
       wrap.setAttribute('role', 'region');
-      wrap.setAttribute('aria-label', wrap.querySelector('th')?.textContent || t('member.draftTitle'));
+      const named = wrap.previousElementSibling?.textContent?.trim().slice(0, 120); // the line that introduces it
+      wrap.setAttribute('aria-label', named || t('member.draftTitle'));
     }
     this.body.replaceChildren(document.importNode(article, true));
     this.body.scrollTop = scrolled;
