@@ -133,3 +133,24 @@ def test_invalid_utf8_closes_1007_without_a_traceback(served: Served, after_hell
     _, code, _ = closing(ws)
     assert code == 1007
     assert served.logs.faults() == []  # the client's fault: at most a debug line, never an ERROR with a traceback
+
+
+def test_a_journal_nested_too_deep_inside_an_uploaded_pdf_is_no_journal():
+    """The record check reads the journal a PDF carries (record verify upload): the caller's file, read like any
+    JSON from outside. Too deep it is no journal at all, rather than a RecursionError and a 500."""
+    from fpdf import FPDF
+
+    from meeting.record import digital_seal
+
+    def pdf_carrying(journal: bytes) -> bytes:
+        pdf = FPDF()
+        pdf.add_page()
+        pdf.embed_file(bytes=journal, basename=digital_seal.journal_file_name(7))
+        return bytes(pdf.output())
+
+    assert digital_seal.embedded_journal(pdf_carrying(b'{"journal_seq": 1, "events": []}'), 7) == {
+        "journal_seq": 1,
+        "events": [],
+    }
+    assert digital_seal.embedded_journal(pdf_carrying(b'{"events":' + DEEP.encode() + b"}"), 7) is None
+    assert digital_seal.embedded_journal(pdf_carrying(b'{"x": "a\\u0000"}'), 7) is None
