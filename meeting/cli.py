@@ -65,7 +65,7 @@ def serve(args: argparse.Namespace) -> int:
     from meeting.logging_setup import configure_logging
 
     log_config = configure_logging(level=args.log_level)
-    settings = Settings.from_env(public_url=public_url_for(args.host, args.port))
+    settings = Settings.from_env(public_url=public_url_for(args.host, args.port)).with_stable_node_id()
     if args.demo and settings.production:
         print(
             "Không tạo dữ liệu demo khi CHIBO_ENV=production (mật khẩu demo ai cũng biết) / "

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import socket
 from collections.abc import Callable
@@ -44,6 +45,15 @@ def default_node_id() -> str:
 class Owner:
     node_id: str
     node_url: str
+    expires_at: datetime | None = None  # when its lease lapses unless renewed
+
+
+def wait_seconds(owner: Owner, now: datetime | None = None) -> int:
+    """How long a client should wait before asking again: until the owner's lease would lapse (at least 1 s)."""
+    if owner.expires_at is None:
+        return 1
+    left = (owner.expires_at - (now or datetime.now(UTC))).total_seconds()
+    return max(1, math.ceil(left))
 
 
 class Leases:
@@ -94,7 +104,7 @@ class Leases:
                 select(MeetingLease).where(MeetingLease.meeting_id == meeting_id).with_for_update()
             ).first()
             if lease is not None and lease.node_id != self.node_id and lease.expires_at > now:
-                return Owner(lease.node_id, lease.node_url)
+                return Owner(lease.node_id, lease.node_url, lease.expires_at)
             taken_over = lease is None or lease.node_id != self.node_id
             newly_served = meeting_id not in self.held
             if lease is None:
@@ -117,12 +127,22 @@ class Leases:
 
     async def ensure_owner(self, meeting_id: int) -> None:
         """Before an HTTP request writes to the meeting's journal: go on if this node runs the meeting (or takes it
-        now), else 409 `not_owner` naming the node that does, so the client sends the same request there."""
+        now), else 409 `not_owner` naming the node that does, so the client sends the same request there, or 503
+        `lease_pending` when that node has this node's own address (see `at_own_address`)."""
         if meeting_id in self.held:
             return
         owner = await asyncio.to_thread(self.claim, meeting_id)
-        if owner is not None:
-            raise Rejected("not_owner", status=409, node_url=owner.node_url)
+        if owner is None:
+            return
+        if self.at_own_address(owner):
+            raise Rejected("lease_pending", status=503, retry_after=wait_seconds(owner))
+        raise Rejected("not_owner", status=409, node_url=owner.node_url)
+
+    def at_own_address(self, owner: Owner) -> bool:
+        """The lease is held under another name at this node's own address: a process that ran here before (before
+        an upgrade, or with another CHIBO_NODE_ID), or a second node wrongly given the same CHIBO_NODE_URL. Sending
+        the client "there" would send it back here, again and again: it is told to wait until the lease lapses."""
+        return owner.node_url.rstrip("/") == self.node_url.rstrip("/")
 
     def owns(self, meeting_id: int) -> bool:
         """Whether this node may write the meeting's journal now (taking a free lease if need be): the system's

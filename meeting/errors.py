@@ -284,6 +284,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Quản trị xã chỉ tạo tài khoản đầu tiên (bí thư hoặc phó bí thư) của một chi bộ chưa có tài khoản nào.",
         "The commune admin creates only a branch's first login (its secretary or deputy), while it has none.",
     ),
+    "command_id_reused": (
+        "Mã lệnh này đã được dùng cho một lệnh khác: lệnh mới cần một mã mới.",
+        "This command id was already used for a different command: a new command needs a new id.",
+    ),
+    "in_person_needs_room": (
+        "Chỉ thư ký (tại cửa phòng họp) hoặc mã QR trong phòng họp mới ghi nhận có mặt trực tiếp; "
+        "tự điểm danh từ xa được ghi là tham gia trực tuyến.",
+        "Only the clerk at the door or the room's QR code records someone as present in the room; "
+        "checking yourself in from elsewhere records you online.",
+    ),
+    "lease_pending": (
+        "Máy chủ vừa khởi động lại và đang nhận lại cuộc họp: gửi lại sau {retry_after} giây.",
+        "This node has just restarted and is taking the meeting back: send it again in {retry_after} s.",
+    ),
 }
 
 
@@ -326,8 +340,8 @@ WORDS: dict[str, dict[str, tuple[str, str]]] = {
         "record the show of hands": ("ghi số giơ tay", "record the show of hands"),
         "close a vote": ("kết thúc biểu quyết", "close a vote"),
         "write the minutes": ("ghi biên bản", "write the minutes"),
-        "move entries in the minutes": ("sắp xếp lại biên bản", "move entries in the minutes"),
         "revise the minutes": ("sửa biên bản", "revise the minutes"),
+        "move entries in the minutes": ("chuyển vị trí mục ghi trong biên bản", "move entries in the minutes"),
         "show the check-in code": ("hiện mã điểm danh", "show the check-in code"),
         "open the meeting": ("mở cuộc họp", "open the meeting"),
         "": ("làm việc này", "do this"),  # any action not listed above

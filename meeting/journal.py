@@ -3,13 +3,17 @@
 hash(n) = SHA-256 of the canonical JSON of {meeting_id, seq, type, at, actor, command_id, payload,
 prev_hash}, where prev_hash is hash(n-1) and the first event's prev_hash is GENESIS. Changing,
 removing or reordering any event changes every hash after it, so the head hash seals the journal.
+
+Each event of a client's command also keeps that command's digest (`command_digest`) beside its id: the same id
+sent again is the same command only if the digest matches. The digest says nothing about what happened, only what
+was asked, so it stays outside the chain.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +58,7 @@ class RecordedEvent:
     event: Event
     prev_hash: str
     hash: str
+    command_hash: str | None = None  # the digest of the client's command (`command_digest`), with its id
 
     @property
     def type(self) -> str:
@@ -78,6 +83,13 @@ def actor_label(kind: str, member_id: int | None) -> str:
     return f"member:{member_id}" if kind == "member" else kind
 
 
+def command_digest(actor: str, command: Mapping[str, Any]) -> str:
+    """What makes a command id sent twice the same command: SHA-256 of the canonical JSON of the caller's label
+    and the command as validated (its type and every field, defaults filled in), so `{"type": "raise_hand"}` and
+    `{"type": "raise_hand", "kind": "speak"}` are one command, and any other field value is another."""
+    return hashlib.sha256(canonical({"actor": actor, "command": dict(command)})).hexdigest()
+
+
 def seal(
     meeting_id: int, events: Sequence[Event], *, after_seq: int, head: str, actor: str, command_id: str | None
 ) -> list[RecordedEvent]:
@@ -86,7 +98,14 @@ def seal(
 
 
 def seal_rows(
-    meeting_id: int, events: Sequence[Event], *, after_seq: int, head: str, actor: str, command_id: str | None
+    meeting_id: int,
+    events: Sequence[Event],
+    *,
+    after_seq: int,
+    head: str,
+    actor: str,
+    command_id: str | None,
+    command_hash: str | None = None,
 ) -> tuple[list[RecordedEvent], list[dict[str, Any]]]:
     """`seal`, with the journal rows to insert: each payload is serialised once, for its hash and its row."""
     recorded: list[RecordedEvent] = []
@@ -105,7 +124,7 @@ def seal_rows(
             payload=payload,
             prev_hash=prev,
         )
-        recorded.append(RecordedEvent(meeting_id, seq, actor, command_id, event, prev, digest))
+        recorded.append(RecordedEvent(meeting_id, seq, actor, command_id, event, prev, digest, command_hash))
         rows.append(
             {
                 "meeting_id": meeting_id,
@@ -114,6 +133,7 @@ def seal_rows(
                 "at": event.at,
                 "actor": actor,
                 "command_id": command_id,
+                "command_hash": command_hash,
                 "payload": payload,
                 "prev_hash": prev,
                 "hash": digest,
@@ -147,6 +167,7 @@ def to_row(recorded: RecordedEvent) -> JournalEvent:
         at=recorded.at,
         actor=recorded.actor,
         command_id=recorded.command_id,
+        command_hash=recorded.command_hash,
         payload=canonical(event_to_json(recorded.event)).decode("utf-8"),
         prev_hash=recorded.prev_hash,
         hash=recorded.hash,
@@ -155,7 +176,9 @@ def to_row(recorded: RecordedEvent) -> JournalEvent:
 
 def from_row(row: JournalEvent) -> RecordedEvent:
     event = event_from_json(json.loads(row.payload))
-    return RecordedEvent(row.meeting_id, row.seq, row.actor, row.command_id, event, row.prev_hash, row.hash)
+    return RecordedEvent(
+        row.meeting_id, row.seq, row.actor, row.command_id, event, row.prev_hash, row.hash, row.command_hash
+    )
 
 
 def read(session: Session, meeting_id: int, after_seq: int = 0, limit: int | None = None) -> list[RecordedEvent]:

@@ -4,13 +4,19 @@ For each command: take the meeting's lock, `decide` on the cached state, number 
 insert them and update the projection tables in one transaction, then fold them into the cache and
 tell the listeners (the live hub). A failed transaction drops the cache so the next command reloads
 the meeting from its journal.
+
+A command to a meeting whose journal is not open yet opens it, if the one asking may open the meeting (its
+preparers: `may_open`), and the opening and the command are one append: both land or neither does, so a refused
+command leaves the meeting unopened and its plan editable. Anyone else is told `journal_not_opened`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import anyio
@@ -36,7 +42,8 @@ def utcnow() -> datetime:
 
 
 class _Live:
-    """A meeting held in memory: its folded state, its journal head and the client command ids in its journal.
+    """A meeting held in memory: its folded state, its journal head and the client command ids in its journal,
+    each with the digest of its command (`journal.command_digest`).
 
     The ids are all those of the journal up to `seq` (loaded with it, then added as commands commit), so a new id
     needs no query: the journal cannot hold it below `seq`, and an append above `seq` by anyone else makes ours
@@ -44,11 +51,21 @@ class _Live:
 
     __slots__ = ("command_ids", "head", "seq", "state")
 
-    def __init__(self, state: MeetingState, seq: int, head: str, command_ids: set[str]) -> None:
+    def __init__(self, state: MeetingState, seq: int, head: str, command_ids: dict[str, str | None]) -> None:
         self.state = state
         self.seq = seq
         self.head = head
         self.command_ids = command_ids
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """Events to append under one actor and command id (the opening is the system's, the command its caller's)."""
+
+    events: list[ev.Event]
+    actor: str
+    command_id: str | None = None
+    command_hash: str | None = None
 
 
 class MeetingService:
@@ -93,33 +110,52 @@ class MeetingService:
 
     # -- writing ---------------------------------------------------------------------------------------
     def execute(
-        self, meeting_id: int, command: Command, actor: Actor, command_id: str | None = None
+        self,
+        meeting_id: int,
+        command: Command,
+        actor: Actor,
+        command_id: str | None = None,
+        *,
+        may_open: bool | None = None,
     ) -> list[RecordedEvent]:
         """Run one command; returns the events it caused (those of the first run, for a retried id).
 
         `command_id` is the client's own id; it is kept per actor, so one member's ids never collide with
-        another's, and the same command sent again by the same actor (over HTTP or the hub) counts once."""
+        another's, and the same command sent again by the same actor (over HTTP or the hub) counts once; the same
+        id with another command is refused (`command_id_reused`).
+
+        `may_open`: whether the one asking may open the meeting if its journal is not open yet (the routes say it
+        from the token: meeting.api.access.may_prepare); None leaves it to the plan: its chair or clerk."""
+        label = journal.actor_label(actor.kind, actor.member_id)
         with self._lock(meeting_id):
-            scoped_id = (
-                None if command_id is None else f"{journal.actor_label(actor.kind, actor.member_id)}/{command_id}"
-            )
-            recorded = self._run_locked(meeting_id, command, actor, scoped_id)
-            self._notify(meeting_id, recorded)
+            scoped_id = None if command_id is None else f"{label}/{command_id}"
+            digest = None if command_id is None else journal.command_digest(label, command.model_dump(mode="json"))
+            recorded, appended = self._run_locked(meeting_id, command, actor, scoped_id, digest, may_open)
+            if appended:  # a retry's events were told when they were appended
+                self._notify(meeting_id, recorded)
         return recorded
 
     async def execute_async(
-        self, meeting_id: int, command: Command, actor: Actor, command_id: str | None = None
+        self,
+        meeting_id: int,
+        command: Command,
+        actor: Actor,
+        command_id: str | None = None,
+        *,
+        may_open: bool | None = None,
     ) -> list[RecordedEvent]:
         """The same from the event loop: the database work runs in a worker thread."""
-        return await anyio.to_thread.run_sync(self.execute, meeting_id, command, actor, command_id)
+        run = functools.partial(self.execute, meeting_id, command, actor, command_id, may_open=may_open)
+        return await anyio.to_thread.run_sync(run)
 
     def open(self, meeting_id: int) -> list[RecordedEvent]:
-        """Open the meeting's journal from its plan (idempotent: an open journal is left as it is)."""
+        """Open the meeting's journal from its plan (idempotent: an open journal is left as it is). The caller has
+        checked that the one asking may open it."""
         with self._lock(meeting_id):
             live = self._load(meeting_id)
             if live.state.opened:
                 return []
-            recorded = self._append(meeting_id, live, self._opening_events(meeting_id, live), "system", None)
+            recorded = self._append(meeting_id, live, [_Batch(self._opening_events(meeting_id, live), "system")])
             self._notify(meeting_id, recorded)
         return recorded
 
@@ -133,30 +169,70 @@ class MeetingService:
 
     # -- internals -------------------------------------------------------------------------------------
     def _run_locked(
-        self, meeting_id: int, command: Command, actor: Actor, command_id: str | None
-    ) -> list[RecordedEvent]:
+        self,
+        meeting_id: int,
+        command: Command,
+        actor: Actor,
+        command_id: str | None,
+        digest: str | None,
+        may_open: bool | None,
+    ) -> tuple[list[RecordedEvent], bool]:
+        """The command's events, and whether they were appended now (False: a retry, answered from the journal)."""
         live = self._load(meeting_id)
         if command_id is not None and command_id in live.command_ids:
+            recorded_digest = live.command_ids[command_id]
+            if recorded_digest is not None and recorded_digest != digest:
+                raise Rejected("command_id_reused", status=409)
             with self.sessions() as session:
                 earlier = journal.read_command(session, meeting_id, command_id)
             if earlier:
-                return earlier
-        recorded: list[RecordedEvent] = []
-        if not live.state.opened:
-            recorded += self._append(meeting_id, live, self._opening_events(meeting_id, live), "system", None)
+                return earlier, False
+        batches: list[_Batch] = []
+        state = live.state
+        if not state.opened:
+            opening = self._opening_events(meeting_id, live)
+            opened = opening[0]
+            assert isinstance(opened, ev.JournalOpened)
+            if not self._may_open(opened, actor, may_open):
+                raise Rejected("journal_not_opened")
+            # The opening is the system's, caused by this command: it carries the command's id, so the command sent
+            # again is answered with the same events, the opening included.
+            batches.append(_Batch(opening, "system", command_id, digest))
+            state = fold(state, opening)  # the command is judged on the meeting as it opens
         for guard in list(self.guards):
-            guard(meeting_id, live.state, command, actor)
-        events = decide(live.state, command, actor, self.clock())
+            guard(meeting_id, state, command, actor)
+        events = decide(state, command, actor, self.clock())
         label = journal.actor_label(actor.kind, actor.member_id)
-        recorded += self._append(meeting_id, live, events, label, command_id)
-        return recorded
+        batches.append(_Batch(events, label, command_id, digest))
+        return self._append(meeting_id, live, batches), True
 
-    def _append(
-        self, meeting_id: int, live: _Live, events: list[ev.Event], actor: str, command_id: str | None
-    ) -> list[RecordedEvent]:
-        recorded, rows = journal.seal_rows(
-            meeting_id, events, after_seq=live.seq, head=live.head, actor=actor, command_id=command_id
-        )
+    @staticmethod
+    def _may_open(opened: ev.JournalOpened, actor: Actor, may_open: bool | None) -> bool:
+        if may_open is not None:
+            return may_open
+        return actor.kind == "member" and actor.member_id in (opened.chair_id, opened.clerk_id)
+
+    def _append(self, meeting_id: int, live: _Live, batches: list[_Batch]) -> list[RecordedEvent]:
+        """Seal the batches one after the other and write them in one transaction: all of them land or none."""
+        recorded: list[RecordedEvent] = []
+        rows: list[dict] = []
+        seq, head = live.seq, live.head
+        for batch in batches:
+            sealed, sealed_rows = journal.seal_rows(
+                meeting_id,
+                batch.events,
+                after_seq=seq,
+                head=head,
+                actor=batch.actor,
+                command_id=batch.command_id,
+                command_hash=batch.command_hash,
+            )
+            if sealed:
+                seq, head = sealed[-1].seq, sealed[-1].hash
+            recorded += sealed
+            rows += sealed_rows
+        if not recorded:
+            return recorded
         try:
             with self._writer, self.sessions.begin() as session:
                 journal.append_rows(session, rows)  # the (meeting_id, seq) key refuses a second writer here
@@ -168,9 +244,10 @@ class MeetingService:
         state = live.state
         for r in recorded:
             state = evolve(state, r.event)
-        live.state, live.seq, live.head = state, recorded[-1].seq, recorded[-1].hash
-        if command_id is not None:
-            live.command_ids.add(command_id)
+        live.state, live.seq, live.head = state, seq, head
+        for batch in batches:
+            if batch.command_id is not None and batch.events:
+                live.command_ids[batch.command_id] = batch.command_hash
         return recorded
 
     def _opening_events(self, meeting_id: int, live: _Live) -> list[ev.Event]:
@@ -188,7 +265,7 @@ class MeetingService:
                 self._require_meeting(session, meeting_id)
                 recorded = journal.read(session, meeting_id)
             state = fold(MeetingState(meeting_id=meeting_id), (r.event for r in recorded))
-            command_ids = {r.command_id for r in recorded if r.command_id is not None}
+            command_ids = {r.command_id: r.command_hash for r in recorded if r.command_id is not None}
             live = _Live(
                 state,
                 recorded[-1].seq if recorded else 0,

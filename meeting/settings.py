@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import secrets
+import socket
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from meeting.db.engine import DEFAULT_DATABASE_URL
@@ -108,7 +112,9 @@ class Settings:
     access_token_minutes: int = 30
     invite_hours: int = 72
     data_dir: str = "var"
-    node_id: str = ""  # this process, among the nodes sharing one PostgreSQL (default: host and pid)
+    # This node among the nodes sharing one PostgreSQL. `chibo serve` fills an empty one from the data directory
+    # (`with_stable_node_id`), so a restarted node knows its own leases; embedded apps (tests) use host and pid.
+    node_id: str = ""
     # Where this node is reached through the proxy: lease owners hand it out in redirects. Empty: the public URL,
     # which is right for one node but names no node in particular behind a load balancer.
     node_url: str = ""
@@ -146,6 +152,10 @@ class Settings:
         # Frozen: the default is filled in here, once, so every reader sees the address the node hands out.
         object.__setattr__(self, "node_url", (self.node_url or self.public_url).rstrip("/"))
 
+    def with_stable_node_id(self) -> Settings:
+        """These settings with a node id: CHIBO_NODE_ID if set, else the one kept in the data directory."""
+        return self if self.node_id else replace(self, node_id=stable_node_id(self.data_dir))
+
     def check(self) -> None:
         if self.production and (self.secret_key == DEV_SECRET or len(self.secret_key) < 32):
             raise SystemExit("CHIBO_SECRET_KEY must be set to a secret of at least 32 characters in production")
@@ -171,3 +181,48 @@ def _check_node_url(url: str, production: bool) -> None:
         raise SystemExit(
             f"CHIBO_NODE_URL={url!r}: phải là https khi CHIBO_ENV=production / must be https in production"
         )
+
+
+NODE_ID_FILE = "node-id"
+_claimed_node_ids: dict[Path, tuple[int, str]] = {}  # data directory -> (the locked file's descriptor, the id)
+
+
+def stable_node_id(data_dir: str) -> str:
+    """This node's name, made once (host name and a random part) and kept in `<data_dir>/node-id`, so a node
+    killed and started again on the same machine takes its own leases back at once instead of waiting for them to
+    lapse under the name of a process that is gone.
+
+    The file stays locked (flock) while the process runs and the kernel lets go of it when the process dies, even
+    by SIGKILL. A second node started on the same data directory would have the same name, and both would think
+    they run the same meetings: it is refused (give each node its own CHIBO_DATA_DIR or its own CHIBO_NODE_ID).
+    The lock works between processes of one machine (containers sharing a volume included), not on NFS."""
+    folder = Path(data_dir).resolve()
+    claimed = _claimed_node_ids.get(folder)
+    if claimed is not None:
+        return claimed[1]
+    path = folder / NODE_ID_FILE
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise SystemExit(
+            f"{path}: không tạo được tệp tên máy chủ ({exc.strerror}); đặt CHIBO_NODE_ID hoặc cho ghi vào "
+            f"CHIBO_DATA_DIR / cannot create the node id file ({exc.strerror}): set CHIBO_NODE_ID or make "
+            "CHIBO_DATA_DIR writable"
+        ) from exc
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        os.close(descriptor)
+        raise SystemExit(
+            f"CHIBO_DATA_DIR={data_dir!r} đang được một máy chủ chibo khác dùng; mỗi máy chủ cần thư mục dữ liệu "
+            f"riêng hoặc CHIBO_NODE_ID riêng / is in use by another running chibo node: give each node its own "
+            f"CHIBO_DATA_DIR or its own CHIBO_NODE_ID"
+        ) from exc
+    node_id = os.read(descriptor, 200).decode("utf-8", "replace").strip()[:100]  # the lease's column holds 100
+    if not node_id:
+        node_id = f"{socket.gethostname()[:60]}-{secrets.token_hex(4)}"
+        os.write(descriptor, node_id.encode("utf-8") + b"\n")
+        os.fsync(descriptor)
+    _claimed_node_ids[folder] = (descriptor, node_id)  # kept open: the lock lasts as long as the process
+    return node_id

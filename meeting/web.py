@@ -33,9 +33,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from meeting import planning
+from meeting.api.access import may_prepare
 from meeting.api.common import ctx, parse_body, principal
-from meeting.auth import Principal
-from meeting.db.models import Meeting
 from meeting.domain.commands import Actor, CheckIn
 from meeting.domain.model import AttendanceMode
 from meeting.errors import Rejected
@@ -186,13 +185,6 @@ def _meeting_id(request: Request) -> int:
         raise Rejected("not_found", status=404, what="meeting") from exc
 
 
-def _runs_meeting(who: Principal, meeting: Meeting) -> bool:
-    """The meeting's chair or clerk, or the branch's secretary or deputy (never through an invite link)."""
-    if not who.may_see_meeting(meeting.branch_id, meeting.id) or who.meeting_id is not None:
-        return False
-    return who.may_manage_branch(meeting.branch_id) or who.member_id in (meeting.chair_id, meeting.clerk_id)
-
-
 def checkin_qr(request: Request) -> Response:
     """The QR code for the room (SVG), for the clerk's screen; the page refreshes it before the window turns."""
     who = principal(request)
@@ -202,7 +194,7 @@ def checkin_qr(request: Request) -> Response:
         meeting = planning.get_meeting(session, meeting_id)
         if not who.may_see_meeting(meeting.branch_id, meeting.id):
             raise Rejected("not_found", status=404, what="meeting")
-        if not _runs_meeting(who, meeting):
+        if not may_prepare(who, meeting):
             raise Rejected("clerk_only", status=403, action="show the check-in code")
     code = checkin_code(settings.secret_key, meeting_id, current_window())
     link = f"{settings.public_url.rstrip('/')}/join#checkin={meeting_id}.{code}"
@@ -235,8 +227,8 @@ class CheckinBody(BaseModel):
 
 
 async def self_checkin(request: Request) -> JSONResponse:
-    """A member who scanned the room's code is present in the room (the domain allows anyone to check
-    themselves in; the code is what says they are in the room rather than at home)."""
+    """A member who scanned the room's code is present in the room: the code is the proof that they are in the
+    room rather than at home (without it, a member's own check-in records them online)."""
     who = principal(request)
     body = await parse_body(request, CheckinBody)
     meeting_id = _meeting_id(request)
@@ -245,14 +237,16 @@ async def self_checkin(request: Request) -> JSONResponse:
         meeting = planning.get_meeting(session, meeting_id)
         if not who.may_see_meeting(meeting.branch_id, meeting.id):
             raise Rejected("not_found", status=404, what="meeting")
+        may_open = may_prepare(who, meeting)
     if who.member_id is None:
         raise Rejected("not_in_roster", status=404)
     if not valid_checkin_code(context.settings.secret_key, meeting_id, body.code):
         raise Rejected("checkin_code_invalid", status=422)
     command = CheckIn(member_id=who.member_id, mode=AttendanceMode.IN_PERSON)
     command_id = f"qr-checkin:{who.member_id}:{body.code}"  # scanning twice checks in once
+    in_room = Actor.member(who.member_id, in_room=True)
     await request.app.state.live.leases.ensure_owner(meeting_id)
-    recorded = await context.service.execute_async(meeting_id, command, Actor.member(who.member_id), command_id)
+    recorded = await context.service.execute_async(meeting_id, command, in_room, command_id, may_open=may_open)
     return JSONResponse({"seq": recorded[-1].seq if recorded else None, "mode": "in_person"})
 
 
@@ -266,7 +260,7 @@ async def open_meeting(request: Request) -> JSONResponse:
         meeting = planning.get_meeting(session, meeting_id)
         if not who.may_see_meeting(meeting.branch_id, meeting.id):
             raise Rejected("not_found", status=404, what="meeting")
-        if not _runs_meeting(who, meeting):
+        if not may_prepare(who, meeting):
             raise Rejected("clerk_only", status=403, action="open the meeting")
     await request.app.state.live.leases.ensure_owner(meeting_id)
     await anyio.to_thread.run_sync(context.service.open, meeting_id)

@@ -20,8 +20,9 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from meeting.api.access import may_prepare
 from meeting.auth import Principal, check_not_revoked, current_epoch, decode_access_token, decode_invite_token
-from meeting.cluster import Leases
+from meeting.cluster import Leases, wait_seconds
 from meeting.context import AppContext
 from meeting.db.models import Meeting, Member, User
 from meeting.domain import Actor, parse_command
@@ -37,6 +38,7 @@ from signaling.hub import (
     CLOSE_REDIRECT,
     CLOSE_REVOKED,
     CLOSE_SERVICE_RESTART,
+    CLOSE_TRY_AGAIN_LATER,
     CLOSE_UNAUTHENTICATED,
     Connection,
     Hub,
@@ -340,6 +342,10 @@ async def live_endpoint(ws: WebSocket) -> None:
     if live.draining:  # began while the lease was claimed: the drain releases it
         await _send_away(ws)
         return
+    if owner is not None and live.leases.at_own_address(owner):  # a redirect here would only come back here
+        wait = Rejected("lease_pending", status=503, retry_after=wait_seconds(owner))
+        await _refuse(ws, wait, CLOSE_TRY_AGAIN_LATER)
+        return
     if owner is not None:  # another node runs this meeting: go there
         with contextlib.suppress(Exception):
             await ws.send_text(protocol.redirect(f"{_ws_base(owner.node_url)}/ws/meetings/{meeting_id}", owner.node_id))
@@ -354,6 +360,7 @@ async def live_endpoint(ws: WebSocket) -> None:
         user_id=who.user_id,
         token_epoch=who.token_epoch,
     )
+    connection.may_open = may_prepare(who, meeting)  # whose first command may open the meeting's journal
     await _serve(ws, live, connection, frame.last_seq)
 
 
@@ -504,7 +511,12 @@ async def _run_command(live: Live, connection: Connection, frame: protocol.Comma
             where = ".".join(str(p) for p in first["loc"]) or "command"
             raise Rejected("bad_frame", status=400, detail=f"{where}: {first['msg']}") from exc
         run = functools.partial(
-            live.context.service.execute, connection.meeting_id, command, Actor.member(connection.member_id), frame.id
+            live.context.service.execute,
+            connection.meeting_id,
+            command,
+            Actor.member(connection.member_id),
+            frame.id,
+            may_open=connection.may_open,
         )
         recorded = await asyncio.get_running_loop().run_in_executor(live.executor, run)
         return protocol.result_ok(frame.id, [r.seq for r in recorded])

@@ -32,6 +32,7 @@ CLOSE_REDIRECT = 4010
 CLOSE_REVOKED = 4011  # the session ended (sign-out, password or role change, deactivation): sign in again
 CLOSE_GOING_AWAY = 1001
 CLOSE_SERVICE_RESTART = 1012  # this node is shutting down: reconnect now, another node takes over
+CLOSE_TRY_AGAIN_LATER = 1013  # the meeting's lease is pending here (`lease_pending`): reconnect after a back-off
 CLOSE_INTERNAL = 1011
 
 # Told on the event loop, in sequence order, after the events were queued for the clients.
@@ -58,6 +59,7 @@ class Connection:
         # The account whose token opened it, and that account's epoch then: closed when the epoch moves.
         self.user_id = user_id
         self.token_epoch = token_epoch
+        self.may_open = False  # its token may open the meeting's journal (meeting.api.access.may_prepare)
         self.queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue(maxsize=queue_limit)
         self.last_sent = 0  # the highest journal seq this client has been sent
         self.sender: asyncio.Task | None = None

@@ -21,6 +21,8 @@ API (import from `tests.sealing`):
   `covers_whole_file` (no byte added after the signature), `pades` (PAdES subfilter `/ETSI.CAdES.detached`),
   `signer` (common name), `signed_at`, `journal` (the embedded journal export as a dict, or None), and `ok`
   (all of intact, valid, trusted, covers_whole_file and pades).
+- `pdfsig_says(pdf_bytes)` -> str: what poppler's pdfsig (a PDF reader that is not pyHanko) reports of the file's
+  signatures, e.g. "Signature Validation: Signature is Valid." or "Digest Mismatch.".
 """
 
 from __future__ import annotations
@@ -197,17 +199,19 @@ def make_token(folder: Path, key: rsa.RSAPrivateKey, cert: x509.Certificate) -> 
     return module
 
 
+def write_pkcs12(path: Path, key: rsa.RSAPrivateKey, cert: x509.Certificate, ca_cert: x509.Certificate) -> Path:
+    """The key, its certificate and the CA's in a PKCS#12 file locked with PKCS12_PASSWORD."""
+    encryption = serialization.BestAvailableEncryption(PKCS12_PASSWORD.encode())
+    path.write_bytes(pkcs12.serialize_key_and_certificates(b"chibo-seal", key, cert, [ca_cert], encryption))
+    return path
+
+
 def make_authority(folder: Path) -> SealAuthority:
     ca_key, ca_cert = make_ca()
     key, cert = make_signer(ca_key, ca_cert)
     ca_pem = folder / "ca.pem"
     ca_pem.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-    p12 = folder / "seal.p12"
-    p12.write_bytes(
-        pkcs12.serialize_key_and_certificates(
-            b"chibo-seal", key, cert, [ca_cert], serialization.BestAvailableEncryption(PKCS12_PASSWORD.encode())
-        )
-    )
+    p12 = write_pkcs12(folder / "seal.p12", key, cert, ca_cert)
     module = make_token(folder / "softhsm", key, cert)
     return SealAuthority(
         ca_cert=ca_cert,
@@ -284,3 +288,16 @@ def _meeting_of(pdf_bytes: bytes) -> int | None:
         if name.startswith("nhat-ky-cuoc-hop-") and name.endswith(".json"):
             return json.loads(digital_seal.embedded_files(pdf_bytes)[name])["meeting_id"]
     return None
+
+
+def pdfsig_says(pdf_bytes: bytes) -> str:
+    """poppler's pdfsig on the file (poppler-utils, a test package): its report, as it prints it."""
+    import tempfile
+
+    tool = shutil.which("pdfsig")
+    assert tool is not None, "pdfsig is missing: run `bash scripts/ensure-system-packages test`"
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as file:
+        file.write(pdf_bytes)
+        file.flush()
+        done = subprocess.run([tool, file.name], capture_output=True, text=True, timeout=60)
+    return done.stdout + done.stderr

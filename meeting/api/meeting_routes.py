@@ -18,6 +18,7 @@ from meeting import journal, planning
 from meeting.api.access import (
     int_param,
     manageable_branch,
+    may_prepare,
     meeting_for_viewer,
     meeting_plan_for,
     require_preparer,
@@ -347,7 +348,11 @@ def verify_journal(request: Request) -> JSONResponse:
 
 @describe("Run a live command (the same commands as over the WebSocket)", body=CommandBody)
 async def post_command(request: Request) -> JSONResponse:
-    meeting_id, who = _viewer_meeting_id(request)
+    who = principal(request)
+    meeting_id = int_param(request, "meeting_id")
+    with ctx(request).sessions() as session:
+        # Only its preparers open the meeting with their first command (not an invite link, not a member).
+        may_open = may_prepare(who, meeting_for_viewer(session, who, meeting_id))
     body = await parse_body(request, CommandBody)
     try:
         command = parse_command(body.command)
@@ -358,7 +363,7 @@ async def post_command(request: Request) -> JSONResponse:
     # With several nodes, only the meeting's owner appends, so its clients see every event at once.
     await request.app.state.live.leases.ensure_owner(meeting_id)
     recorded = await ctx(request).service.execute_async(
-        meeting_id, command, Actor.member(who.member_id), body.command_id
+        meeting_id, command, Actor.member(who.member_id), body.command_id, may_open=may_open
     )
     return JSONResponse({"events": [r.to_json() for r in recorded]})
 

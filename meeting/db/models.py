@@ -306,6 +306,9 @@ class JournalEvent(Base):
     actor: Mapped[str] = mapped_column(String(40))  # "member:12", "system", "hall"
     # The client's id for the command that caused this event: a retried command is found, not reapplied.
     command_id: Mapped[str | None] = mapped_column(String(64))
+    # SHA-256 of the command behind that id (meeting.journal.command_digest): the id sent again with another
+    # command is refused. Outside the chain: it says what was asked, not what happened.
+    command_hash: Mapped[str | None] = mapped_column(String(64))
     payload: Mapped[str] = mapped_column(Text)  # the canonical JSON that was hashed
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))

@@ -27,10 +27,13 @@ class Actor:
 
     kind: Literal["member", "hall", "system"]
     member_id: int | None = None
+    # The server checked that this member is in the meeting room (they scanned the room's QR code, meeting/web.py):
+    # what lets a member check themselves in as present in person. Never taken from a command's body.
+    in_room: bool = False
 
     @classmethod
-    def member(cls, member_id: int) -> Actor:
-        return cls("member", member_id)
+    def member(cls, member_id: int, *, in_room: bool = False) -> Actor:
+        return cls("member", member_id, in_room)
 
     @classmethod
     def system(cls) -> Actor:

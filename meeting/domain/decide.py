@@ -305,6 +305,10 @@ def _(command: cmd.CheckIn, state, actor, at):
     # The clerk checks anyone in at the door; a member checks themselves in online; the service
     # checks in a remote member when their connection arrives.
     _self_or(state, actor, member_id, allowed=_is_clerk(state, actor) or actor.kind == "system")
+    # Present in the room needs the room's proof: the clerk at the door, or the room's QR code scanned by the
+    # member (the server marks the actor `in_room`). A member's own word, from home, records them online.
+    if command.mode == AttendanceMode.IN_PERSON and not (_is_clerk(state, actor) or actor.in_room):
+        raise Rejected("in_person_needs_room", status=403)
     record = state.attendance_of(member_id)
     if record.status == AttendanceStatus.PRESENT and record.mode == command.mode:
         raise Rejected("already_present")

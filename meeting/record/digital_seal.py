@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from meeting.settings import SealSettings
 
 log = logging.getLogger(__name__)
+_TOKEN_LOCK = threading.Lock()
 
 FIELD_NAME = "chibo-seal"
 JOURNAL_MIME = "application/json"
@@ -115,17 +117,19 @@ def _pkcs12_signer(path: str, password: str) -> Signer:
 
 @contextmanager
 def _pkcs11_signer(seal: SealSettings) -> Iterator[Signer]:
-    """A session on the token for one signature: a token pulled out and plugged back in works again next time."""
+    """A session on the token for one signature: a token pulled out and plugged back in works again next time.
+    One signature at a time: many USB tokens take one session only, and meetings are sealed seconds apart."""
     from pyhanko.config.pkcs11 import TokenCriteria
     from pyhanko.sign.pkcs11 import PKCS11Signer, open_pkcs11_session
 
-    session = open_pkcs11_session(
-        seal.pkcs11_module, token_criteria=TokenCriteria(label=seal.pkcs11_token), user_pin=seal.pkcs11_pin
-    )
-    try:
-        yield PKCS11Signer(session, key_label=seal.pkcs11_key, cert_label=seal.pkcs11_cert or seal.pkcs11_key)
-    finally:
-        session.close()
+    with _TOKEN_LOCK:
+        session = open_pkcs11_session(
+            seal.pkcs11_module, token_criteria=TokenCriteria(label=seal.pkcs11_token), user_pin=seal.pkcs11_pin
+        )
+        try:
+            yield PKCS11Signer(session, key_label=seal.pkcs11_key, cert_label=seal.pkcs11_cert or seal.pkcs11_key)
+        finally:
+            session.close()
 
 
 @contextmanager

@@ -95,8 +95,9 @@ class DocumentPDF(FPDF):
             self.add_font(FAMILY, style, str(path))
         for style, path in fallback_files().items():
             self.add_font(FALLBACK_FAMILY, style, str(path))
-        self.set_fallback_fonts([FALLBACK_FAMILY], exact_match=False)
-        self._covered: dict[str, frozenset[int]] = {}
+        self._fallback_cmap = frozenset().union(
+            *(self.fonts[FALLBACK_FAMILY.lower() + style].cmap for style in fallback_files())
+        )
 
     def normalize_text(self, text: str) -> str:
         """Every character fpdf2 writes comes through here. Letters typed as a base letter and combining marks
@@ -104,15 +105,14 @@ class DocumentPDF(FPDF):
         the replacement character (fpdf2 alone would leave a gap and only log a warning)."""
         text = unicodedata.normalize("NFC", super().normalize_text(text))
         font = self.current_font
-        if font is None:
+        if font is None or all(ord(ch) in font.cmap or ch in KEPT_AS_IS for ch in text):
             return text
-        covered = self._covered.get(font.fontkey)
-        if covered is None:
-            covered = frozenset(font.cmap).union(*(self.fonts[key].cmap for key in self._fallback_font_ids))
-            self._covered[font.fontkey] = covered
-        if all(ord(ch) in covered for ch in text):
-            return text
-        return "".join(ch if ch in KEPT_AS_IS or ord(ch) in covered else REPLACEMENT for ch in text)
+        # fpdf2 checks each character against the fallback font once one is set, which costs a tenth of the
+        # rendering: it is set only when a document needs it.
+        if not self._fallback_font_ids:
+            self.set_fallback_fonts([FALLBACK_FAMILY], exact_match=False)
+        drawable = font.cmap.keys() | self._fallback_cmap
+        return "".join(ch if ch in KEPT_AS_IS or ord(ch) in drawable else REPLACEMENT for ch in text)
 
 
 @dataclass(frozen=True)

@@ -249,7 +249,7 @@ def sign_record(
                 raise Rejected("record_sealed")
             recorded = journal.read(session, meeting_id)
             if not recorded or recorded[-1].seq != seq:
-                raise Rejected("conflict", detail="journal moved; try again")
+                raise Rejected("record_changed")  # the journal moved under the lock: not the text the signer read
             draft = make_draft(session, meeting, recorded, recordings_dir)
             if draft.minutes.adoption is None or not draft.minutes.adoption.passed:
                 raise Rejected("minutes_not_adopted")

@@ -31,6 +31,7 @@ export function sessionFromToken(token, invite = null) {
     memberId: claims.mid ?? null,
     branchId: claims.bid ?? null,
     meetingId: claims.mtg ?? null,
+    recordOnly: claims.typ === 'record', // an invite link after its meeting: that meeting's sealed record only
     role: claims.role ?? 'member',
     isAdmin: Boolean(claims.adm),
     name: claims.name ?? '',

@@ -108,6 +108,7 @@ def test_invite_link_gives_a_token_for_that_meeting_only(client, context, branch
     assert response.json()["me"]["meeting_id"] == branch.meeting_id
     assert client.get(f"/api/meetings/{branch.meeting_id}/state", headers=headers).status_code == 200
     command = {"command": {"type": "check_in", "member_id": branch.officials[3], "mode": "remote"}}
+    context.service.open(branch.meeting_id)  # by its clerk's console: an invite link opens no meeting
     assert client.post(f"/api/meetings/{branch.meeting_id}/commands", json=command, headers=headers).status_code == 200
     # ...and nothing else of the branch: not its roster, not its other meetings.
     assert client.get(f"/api/branches/{branch.branch_id}/members", headers=headers).status_code == 404

@@ -180,8 +180,12 @@ def test_the_pages_fold_every_kind_of_event_as_the_server_does(browser, live_ser
     def run(actor, command) -> None:
         service.execute(meeting_id, command, actor)
 
-    for member in (branch.chair, branch.clerk, a, b, exempt):
-        run(Actor.member(member), c.CheckIn(member_id=member, mode="remote" if member in (a, b) else "in_person"))
+    for member in (branch.chair, branch.clerk, a, b, exempt):  # online by themselves, in the room by the clerk
+        remote = member in (a, b)
+        run(
+            Actor.member(member) if remote else clerk,
+            c.CheckIn(member_id=member, mode="remote" if remote else "in_person"),
+        )
     state = service.state(meeting_id)[0]
     items = [item.id for item in state.agenda]
     run(chair, c.ReorderAgenda(order=[items[1], items[0], *items[2:]]))

@@ -5,7 +5,9 @@ them), the record is sealed, an addendum is written and signed by both, and the 
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -17,10 +19,12 @@ from meeting.db.models import RecordDocument, RecordSignature
 from meeting.domain import commands as c
 from meeting.domain.commands import Actor
 from meeting.record import seal
+from meeting.settings import SealSettings
 from tests.browser.conftest import PHONE, LiveServer
 from tests.browser.helpers import open_context, screens, sign_in, watch_errors
 from tests.factories import PASSWORD, seed_branch
 from tests.record import scenario as sc
+from tests.sealing import SealAuthority, SealedPdfCheck, seal_authority, validate_sealed_pdf  # noqa: F401
 
 WIDE = {"width": 1366, "height": 900}
 WRONG = "khong-phai-mat-khau"
@@ -29,7 +33,13 @@ CORRECTION = "Bổ sung: đồng chí Lê Văn Cường nhận thêm việc theo
 CHAIRS_NOTE = "Đính chính: ngày ra quân làm đường là ngày 20 tháng 12."
 # What the browser itself logs for a refusal it was meant to get (the page shows the words) or a request the test
 # held back on purpose.
-REFUSED = re.compile(r"Failed to load resource: (the server responded with a status of (403|409)|net::ERR_FAILED)")
+REFUSED = re.compile(r"Failed to load resource: (the server responded with a status of (403|409|429)|net::ERR_FAILED)")
+
+
+@pytest.fixture(scope="module")
+def live_server_seal(seal_authority: SealAuthority) -> SealSettings:  # noqa: F811
+    """This module's server seals with a key on a SoftHSM2 token, trusting the test CA (tests/sealing.py)."""
+    return seal_authority.pkcs11
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +65,13 @@ def signatures(server: LiveServer, meeting_id: int, number: int = 0) -> dict[str
         return {row.role: row.signed_at for row in rows}
 
 
+def validated(pdf: bytes, authority: SealAuthority) -> SealedPdfCheck:
+    """validate_sealed_pdf in a thread of its own: pyHanko runs its own event loop, and Playwright's sync API
+    already runs one in this thread."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(validate_sealed_pdf, pdf, authority.ca_cert).result()
+
+
 def vn_time(moment: datetime) -> str:
     """A moment as the pages write it in Vietnamese (shortTime, vi-VN): "19:30 15/01/2030", Viet Nam's time."""
     aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -75,7 +92,12 @@ def sign_with(page: Page, password: str, button: str = "Ký biên bản", form: 
 
 
 def test_chair_and_clerk_sign_and_correct_the_minutes_through_the_page(
-    browser, live_server: LiveServer, held, artifacts
+    browser,
+    live_server: LiveServer,
+    held,
+    artifacts,
+    seal_authority: SealAuthority,  # noqa: F811
+    tmp_path,
 ):
     branch, meeting, names = held
     meeting_id = meeting.meeting_id
@@ -168,10 +190,54 @@ def test_chair_and_clerk_sign_and_correct_the_minutes_through_the_page(
     expect(clerk.locator("#toast")).to_contain_text("Biên bản đã được ký đủ và niêm phong.")
     expect(clerk.locator("#record-state")).to_have_text("Đã ký đủ và niêm phong")
     expect(clerk.locator("#waiting")).to_have_text("Chủ trì và thư ký đã ký đủ.")
-    expect(clerk.locator("#digital-seal")).to_have_text("Bản PDF chưa được ký số.")
     assert sealed_at(live_server, meeting_id) is not None
     status = clerk.request.get(status_url, headers=_bearer(clerk)).json()
     assert status["status"] == "sealed" and all(s["signed_at"] for s in status["signatures"])
+    digital = status["digital_seal"]
+    assert digital["signed"] and digital["signer"] == seal_authority.signer_name
+    expect(clerk.locator("#digital-seal")).to_have_text(
+        f"Bản PDF đã được ký số bởi {seal_authority.signer_name}, lúc "
+        f"{vn_time(datetime.fromisoformat(digital['signed_at']))}."
+    )
+
+    # The PDF as the page hands it out: a valid PAdES seal by the test CA's signer, carrying the meeting's journal
+    # as the API gives it; one byte changed inside the signed range breaks it.
+    with clerk.expect_download() as download:
+        clerk.get_by_role("button", name="Tải bản PDF").first.click()
+    pdf_path = tmp_path / download.value.suggested_filename
+    download.value.save_as(pdf_path)
+    pdf = pdf_path.read_bytes()
+    check = validated(pdf, seal_authority)
+    assert check.ok and check.signer == seal_authority.signer_name, check
+    journal = clerk.request.get(f"{live_server.url}/api/meetings/{meeting_id}/journal", headers=_bearer(clerk)).json()
+    assert journal["more"] is False
+    assert check.journal is not None and check.journal["events"] == journal["events"]
+    assert check.journal["journal_head"] == journal["events"][-1]["hash"] == status["journal_head"]
+    at = pdf.index(b"stream", pdf.index(b"/Length")) + 40
+    tampered = bytearray(pdf)
+    tampered[at] ^= 0x01
+    broken = validated(bytes(tampered), seal_authority)
+    assert not broken.intact and not broken.ok
+
+    # The verify page says the same of both files.
+    clerk.get_by_role("link", name="Kiểm tra một tệp biên bản").click()
+    clerk.get_by_label("Tệp biên bản (DOCX hoặc PDF)").set_input_files(str(pdf_path))
+    clerk.get_by_role("button", name="Kiểm tra", exact=True).click()
+    result = clerk.locator("#result")
+    expect(result).to_contain_text(f"KHỚP: tệp «{pdf_path.name}» đúng là bản PDF của biên bản cuộc họp")
+    expect(result).to_contain_text(
+        f"Chữ ký số trong tệp còn nguyên vẹn: do {seal_authority.signer_name} ký lúc {vn_time(check.signed_at)}."
+    )
+    expect(result).to_contain_text("Chứng thư của người ký do nơi cấp được tin cậy cấp.")
+    expect(result).to_contain_text("Nhật ký cuộc họp đính kèm trong tệp khớp với nhật ký lưu trên máy chủ.")
+    altered = tmp_path / "bien-ban-da-sua.pdf"
+    altered.write_bytes(bytes(tampered))
+    clerk.get_by_label("Tệp biên bản (DOCX hoặc PDF)").set_input_files(str(altered))
+    clerk.get_by_role("button", name="Kiểm tra", exact=True).click()
+    expect(result).to_contain_text("KHÔNG KHỚP: tệp «bien-ban-da-sua.pdf»")
+    expect(result).to_contain_text("Chữ ký số trong tệp đã bị phá vỡ: nội dung tệp đã bị thay đổi sau khi ký.")
+    clerk.get_by_role("link", name="Về biên bản cuộc họp").click()
+    clerk.wait_for_url(f"**/web/meetings/{meeting_id}/record?from=clerk")
     assert status["locks"] == {
         "minute_entries": True,
         "resolutions": 1,
@@ -220,6 +286,25 @@ def test_chair_and_clerk_sign_and_correct_the_minutes_through_the_page(
     chair.get_by_role("button", name="Lập biên bản bổ sung").click()
     expect(chair.locator("#addendum-2")).to_contain_text(CHAIRS_NOTE)
     expect(chair.locator("#error-addendum-new")).to_have_text("")
+
+    # Five wrong passwords in a row: the sign-in throttle holds the next try, even with the right password.
+    for _ in range(5):
+        sign_with(chair, WRONG, "Ký biên bản bổ sung số 2", "#password-addendum-2")
+        expect(chair.locator("#error-addendum-2")).to_have_text("Mật khẩu không đúng, chữ ký chưa được ghi nhận.")
+        expect(chair.locator("#password-addendum-2")).to_have_value("")
+    with chair.expect_response(lambda r: r.url.endswith("/addenda/2/sign")) as throttled:
+        sign_with(chair, PASSWORD, "Ký biên bản bổ sung số 2", "#password-addendum-2")
+    wait_s = int(throttled.value.headers["retry-after"])
+    assert throttled.value.status == 429 and wait_s > 0
+    minutes = math.ceil(wait_s / 60)
+    expect(chair.locator("#error-addendum-2")).to_have_text(
+        f"Nhập sai mật khẩu quá nhiều lần. Xin thử lại sau {minutes} phút."
+    )
+    expect(chair.locator("#password-addendum-2")).to_have_value("")
+    chair.get_by_role("button", name="English").click()
+    expect(chair.locator("#error-addendum-2")).to_have_text(f"Too many wrong passwords. Try again in {minutes} min.")
+    chair.get_by_role("button", name="Tiếng Việt").click()
+    assert signatures(live_server, meeting_id, 2) == {}
 
     # -- back on the consoles: who has signed, what is still to sign -------------------------------------------
     chair.get_by_role("link", name="Về trang điều hành của chủ trì").click()

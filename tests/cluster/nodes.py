@@ -185,6 +185,7 @@ class Member:
         self.gaps: list[tuple[int | None, int]] = []  # (last seq applied, the seq that came next) when not +1
         self.sent_away: list[tuple[str | None, int | None]] = []  # (resync reason, close code) per lost connection
         self.refused_at_door: list[tuple[str, dict]] = []  # (node, first frame) when a node let us not in
+        self.redirects = 0  # redirect frames received
         self.sends: dict[str, int] = {}  # command id -> times sent
         self.acked: dict[str, list[int]] = {}
         self.answered_by: dict[str, str] = {}  # command id -> the node whose result was taken
@@ -203,6 +204,7 @@ class Member:
                 await ws.send(json.dumps(hello))
                 frame = json.loads(await asyncio.wait_for(ws.recv(), 5))
                 if frame["type"] == "redirect":
+                    self.redirects += 1
                     target = frame["url"]  # the owner, perhaps gone: if so we come back to the others below
                     await ws.close()
                     continue
@@ -214,7 +216,8 @@ class Member:
                 self._frames = asyncio.Queue()
                 self._reader = loop.create_task(self._read(ws, self._frames))
                 return
-            except (OSError, websockets.ConnectionClosed, TimeoutError):
+            except (OSError, websockets.ConnectionClosed, websockets.InvalidHandshake, TimeoutError):
+                # InvalidHandshake: the node died during the opening handshake
                 prefer = (prefer + 1) % len(self.urls)
                 target = f"{self.urls[prefer]}/ws/meetings/{self.meeting_id}"
                 await asyncio.sleep(0.3)

@@ -87,3 +87,84 @@ def test_a_node_that_missed_the_first_run_never_applies_a_command_twice(context,
     with context.sessions() as session:
         verification = journal.verify(session, meeting_id)
     assert verification.valid and verification.length == first[-1].seq == seq + len(first)
+
+
+# -- the same id, another command ------------------------------------------------------------------------------------
+def test_an_id_sent_again_with_another_command_is_refused_wherever_the_meeting_was_loaded(context, branch):
+    """The same command (type and fields as validated, defaults included; the caller is part of it) under the same
+    id is a retry; anything else under that id is refused, from memory, after a cold start, a rebuild, and on a
+    second service (another node taking the meeting over)."""
+    service, meeting_id = context.service, branch.meeting_id
+    chair, speaker = started(context, branch)
+    member = Actor.member(speaker)
+    first = service.execute(meeting_id, c.RaiseHand(), member, command_id="hand-1")
+    assert service.execute(meeting_id, c.RaiseHand(kind="speak"), member, command_id="hand-1") == first  # defaults
+    _, seq = service.state(meeting_id)
+
+    def refused(svc: MeetingService) -> None:
+        with pytest.raises(Rejected) as refusal:
+            svc.execute(meeting_id, c.RaiseHand(kind="point_of_order"), member, command_id="hand-1")
+        assert refusal.value.code == "command_id_reused" and refusal.value.status == 409
+        with pytest.raises(Rejected) as refusal:
+            svc.execute(meeting_id, c.LowerHand(), member, command_id="hand-1")
+        assert refusal.value.code == "command_id_reused"
+        assert svc.execute(meeting_id, c.RaiseHand(), member, command_id="hand-1") == first
+
+    refused(service)
+    service.forget(meeting_id)
+    refused(service)
+    service.rebuild(meeting_id)
+    refused(service)
+    refused(MeetingService(context.sessions))  # another node, its memory loaded from the journal
+    assert service.state(meeting_id)[1] == seq  # nothing was appended by any of it
+
+    # Ids are the caller's own: the chair's "hand-1" is another id, and its command another command.
+    grant = service.execute(meeting_id, c.GrantFloor(member_id=speaker), chair, command_id="hand-1")
+    assert grant[0].seq == seq + 1
+    with context.sessions() as session:
+        hashes = {r.command_id: r.command_hash for r in journal.read(session, meeting_id) if r.command_id}
+    assert hashes[f"member:{speaker}/hand-1"] == journal.command_digest(
+        f"member:{speaker}", {"type": "raise_hand", "kind": "speak"}
+    )
+    assert hashes[f"member:{branch.chair}/hand-1"] != hashes[f"member:{speaker}/hand-1"]
+
+
+def test_http_and_websocket_refuse_a_reused_id(context, branch):
+    import asyncio
+
+    from starlette.testclient import TestClient
+
+    from meeting.app import create_app
+    from tests.hub.conftest import Client, serve_live, token
+
+    meeting_id = branch.meeting_id
+    started(context, branch)
+    bearer = token(branch.officials[3], branch.branch_id)
+    path = f"/api/meetings/{meeting_id}/commands"
+    headers = {"Authorization": f"Bearer {bearer}"}
+    with TestClient(create_app(context=context)) as client:
+        check_in = {"command": {"type": "check_in", "member_id": branch.officials[3], "mode": "remote"}}
+        first = client.post(path, json={**check_in, "command_id": "a1"}, headers=headers)
+        assert first.status_code == 200
+        again = client.post(path, json={**check_in, "command_id": "a1"}, headers=headers)
+        assert again.status_code == 200 and again.json() == first.json()
+        other = client.post(path, json={"command": {"type": "raise_hand"}, "command_id": "a1"}, headers=headers)
+        assert other.status_code == 409
+        error = other.json()["error"]
+        assert error["code"] == "command_id_reused" and error["message"] and error["message_en"]
+
+    async def over_the_hub() -> None:
+        async with serve_live(context) as server:
+            ws = await Client.connect(server, meeting_id, bearer)
+            await ws.until(lambda f: f["type"] == "snapshot")
+            hand = await ws.command("h1", {"type": "raise_hand"})
+            assert hand["ok"] is True
+            assert (await ws.command("h1", {"type": "raise_hand", "kind": "speak"}))["seqs"] == hand["seqs"]
+            reused = await ws.command("h1", {"type": "lower_hand"})
+            assert reused["ok"] is False and reused["error"]["code"] == "command_id_reused"
+            # The id used over HTTP is the same member's id over the hub.
+            reused = await ws.command("a1", {"type": "lower_hand"})
+            assert reused["ok"] is False and reused["error"]["code"] == "command_id_reused"
+            await ws.close()
+
+    asyncio.run(over_the_hub())

@@ -72,6 +72,7 @@ async def test_the_chairs_commands_drive_the_gate_and_the_recording_points_at_th
     hub = FakeHub()
     signaling = MediaSignaling(plane, hub)
     await signaling.start()
+    service.open(meeting)  # the clerk's console opens it: presence (the system) opens no meeting
     for member in (speaker_id, listener_id):
         await service.execute_async(meeting, c.CheckIn(member_id=member, mode=AttendanceMode.REMOTE), Actor.system())
     await service.execute_async(meeting, c.StartMeeting(), Actor.member(chair))
@@ -153,6 +154,7 @@ async def test_a_mute_holds_in_a_room_another_node_opens_from_the_journal(contex
     opens the room with the chair's mutes as they were: a muted member given the floor there is still not mixed."""
     meeting, chair, speaker_id = branch.meeting_id, Actor.member(branch.chair), branch.officials[2]
     first = context.service
+    first.open(meeting)  # the clerk's console opens it: presence (the system) opens no meeting
     await first.execute_async(meeting, c.CheckIn(member_id=speaker_id, mode=AttendanceMode.REMOTE), Actor.system())
     await first.execute_async(meeting, c.MuteMicrophone(member_id=speaker_id), chair)
     await first.execute_async(meeting, c.MuteMicrophone(hall=True), chair)

@@ -154,6 +154,7 @@ def test_absence_notice_prefills_the_attendance_log_when_the_journal_opens(conte
         planning.send_absence_notice(session, branch.meeting_id, withdrawn, "Ốm")
         planning.withdraw_absence_notice(session, branch.meeting_id, withdrawn)
         planning.send_absence_notice(session, branch.meeting_id, comes_anyway, "Bận việc gia đình")
+    context.service.open(branch.meeting_id)  # the clerk's console opens it (a member's command opens nothing)
     context.service.execute(
         branch.meeting_id, c.CheckIn(member_id=comes_anyway, mode="remote"), Actor.member(comes_anyway)
     )

@@ -17,11 +17,11 @@ from meeting.app import create_app
 from meeting.context import AppContext
 from meeting.record import digital_seal
 from meeting.settings import SealSettings, Settings
-from tests.factories import seed_branch
+from tests.factories import PASSWORD, seed_branch
 from tests.record import scenario as sc
-from tests.record.test_minutes import START
+from tests.record.test_minutes import ARTIFACTS, START
 from tests.record.test_seal import Caller, _edit_vote, seal_file, seal_it, sign
-from tests.sealing import PIN, SealAuthority, seal_authority, validate_sealed_pdf  # noqa: F401
+from tests.sealing import PIN, SealAuthority, pdfsig_says, seal_authority, validate_sealed_pdf  # noqa: F401
 
 
 def _setup(context: AppContext):
@@ -49,17 +49,28 @@ def _flip(data: bytes, at: int) -> bytes:
 
 
 @pytest.mark.parametrize("sealing_context", ["pkcs11", "pkcs12"], indirect=True)
-def test_the_sealed_pdf_is_signed_and_carries_its_journal(sealing_context: AppContext, seal_authority):  # noqa: F811
+def test_the_sealed_pdf_is_signed_and_carries_its_journal(
+    sealing_context: AppContext,
+    seal_authority,  # noqa: F811
+    database_url: str,
+    request: pytest.FixtureRequest,
+):
     held, client, callers = _setup(sealing_context)
     member = callers["member"].headers
     sealed = seal_it(client, held, callers)
     pdf = seal_file(client, held, callers, "pdf")
+    if database_url.startswith("sqlite") and "pkcs11" in request.node.name:  # for a person to open in a PDF reader
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / "bien-ban-ky-so.pdf").write_bytes(pdf)
     assert seal_file(client, held, callers, "pdf") == pdf  # the bytes signed at sealing, served as they are
     assert hashlib.sha256(pdf).hexdigest() == sealed["pdf_sha256"]
 
     check = validate_sealed_pdf(pdf, seal_authority.ca_cert)
     assert check.ok, check
     assert check.signer == seal_authority.signer_name
+    poppler = pdfsig_says(pdf)  # another PDF reader than pyHanko checks it too
+    assert "Signature Validation: Signature is Valid." in poppler and "Total document signed" in poppler, poppler
+    assert f"Common Name: {seal_authority.signer_name}" in poppler
     sealed_at = datetime.fromisoformat(sealed["sealed_at"])
     assert check.signed_at is not None and abs(check.signed_at - sealed_at) < timedelta(seconds=30)
     journal = client.get(f"/api/meetings/{held.meeting_id}/journal", headers=member).json()
@@ -99,12 +110,36 @@ def test_one_flipped_byte_breaks_the_seal(sealing_context: AppContext, seal_auth
     tampered = _flip(pdf, at)
     check = validate_sealed_pdf(tampered, seal_authority.ca_cert)
     assert not check.intact and not check.ok
+    assert "Signature Validation: Digest Mismatch." in pdfsig_says(tampered)
     answer = client.post("/api/records/verify", content=tampered, headers=callers["member"].headers).json()
     assert answer["match"] is False and answer["claims_meeting_id"] == held.meeting_id
     signature = answer["digital_signature"]
     assert signature["present"] and signature["intact"] is False and signature["trusted"] is False
     # The journal inside was not touched: it still matches the database.
     assert answer["embedded_journal"]["matches"] is True
+
+
+@pytest.mark.parametrize("sealing_context", ["pkcs12"], indirect=True)
+def test_a_sealed_addendum_is_signed_too(sealing_context: AppContext, seal_authority):  # noqa: F811
+    held, client, callers = _setup(sealing_context)
+    seal_it(client, held, callers)
+    url = f"/api/meetings/{held.meeting_id}/record/addenda"
+    correction = "Đính chính: đồng chí Lê Văn Cường phát biểu lúc 20 giờ 27."
+    assert client.post(url, json={"text": correction}, headers=callers["clerk"].headers).status_code == 201
+    for role in ("chair", "clerk"):
+        status = client.post(f"{url}/1/sign", json={"password": PASSWORD}, headers=callers[role].headers).json()
+    addendum = status["addenda"][0]
+    assert addendum["sealed"] and addendum["digital_seal"]["signed"]
+    assert addendum["digital_seal"]["signer"] == seal_authority.signer_name
+    pdf = client.get(f"{url}/1.pdf", headers=callers["member"].headers).content
+    check = validate_sealed_pdf(pdf, seal_authority.ca_cert)
+    assert check.ok and check.journal is None  # the journal travels with the minutes, not with each addendum
+    answer = client.post("/api/records/verify", content=pdf, headers=callers["member"].headers).json()
+    assert answer["match"] and answer["number"] == 1 and answer["digital_signature"]["trusted"]
+    verified = client.get(f"/api/meetings/{held.meeting_id}/record/verify", headers=callers["member"].headers).json()
+    assert verified["valid"] and {"pdf_digital_seal", "addendum_1_digital_seal"} <= {
+        c["check"] for c in verified["checks"] if c["ok"]
+    }
 
 
 def test_a_changed_journal_in_the_database_no_longer_matches_the_file(sealing_context: AppContext):
@@ -156,6 +191,12 @@ def test_without_a_key_the_record_is_sealed_unsigned(context: AppContext):
     assert answer["match"] and answer["record_valid"]
     assert answer["digital_signature"]["present"] is False and answer["digital_signature"]["trusted"] is False
     assert answer["embedded_journal"]["matches"] is True  # the journal travels in the file all the same
+    # Damaged or made-up PDFs get an answer that says why, never an error.
+    for damaged in (pdf[: len(pdf) // 2], b"%PDF-1.7\n" + bytes(range(256)) * 8, pdf.replace(b"%%EOF", b"%%EOX")):
+        response = client.post("/api/records/verify", content=damaged, headers=callers["member"].headers)
+        assert response.status_code == 200, response.text
+        signature = response.json()["digital_signature"]
+        assert signature["present"] is False and signature["problem"], signature
 
 
 # -- configuration ----------------------------------------------------------------------------------------------------

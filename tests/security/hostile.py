@@ -327,6 +327,8 @@ def random_field(rng: random.Random, name: str, annotation: Any, real: Real) -> 
 
 def random_command(rng: random.Random, real: Real) -> dict[str, Any]:
     kind = rng.choice(sorted(COMMANDS))
+    if kind == "end_meeting" and rng.random() < 0.98:  # an ended meeting refuses the rest: end it seldom
+        kind = "start_meeting"
     command: dict[str, Any] = {"type": kind}
     for name, annotation in COMMANDS[kind].items():
         if rng.random() < 0.85:
@@ -352,3 +354,41 @@ def random_frame(rng: random.Random, real: Real, tokens: list[str], command_id: 
     else:
         return sendable(rng.choice([*DEEP_TEXTS, *HOSTILE_TEXTS, "x" * 70_000, "{", '{"type":']))
     return _dumps(value, rng.random() < 0.5)
+
+
+_TARGETS: dict[int, tuple[list[tuple[str, Any]], dict[tuple[str, str], Any]]] = {}
+
+
+def random_http_call(rng: random.Random, app_routes: list[Any], real: Real, roles: list[str]) -> HttpCall:
+    """What `http_calls` draws, drawn with `random`."""
+    from starlette.routing import Route
+
+    key = id(app_routes)
+    if key not in _TARGETS:  # worked out once per route list: a long run draws from it 10,000 times
+        pairs = [(m, r) for r in app_routes if isinstance(r, Route) for m in sorted(r.methods or ()) if m != "HEAD"]
+        _TARGETS[key] = (pairs, _body_models(app_routes))
+    pairs, models = _TARGETS[key]
+    method, route = rng.choice(pairs)
+    params = {
+        name: rng.choice(real.for_path(name) if rng.random() < 0.7 else PATH_HOSTILE) for name in route.param_convertors
+    }
+    path = route.path_format.format(**{k: quote(v, safe="%") for k, v in params.items()})
+    query = {rng.choice(QUERY_KEYS): rng.choice(QUERY_HOSTILE) for _ in range(rng.randrange(3))}
+    if query:
+        path += "?" + "&".join(f"{k}={quote(v, safe='%')}" for k, v in query.items())
+    model = models.get((method, route.path))
+    names = list(model.model_fields) if model is not None else ["command", "title", "member_id", "text"]
+    roll = rng.random()
+    body: bytes | None
+    if roll < 0.2:
+        body = None
+    elif roll < 0.75:
+        fields = {name: random_field(rng, name, None, real) for name in names if rng.random() < 0.8}
+        if "command" in names and rng.random() < 0.7:
+            fields["command"] = random_command(rng, real)
+        body = json.dumps(fields, allow_nan=True).encode("utf-8", "surrogatepass")
+    elif roll < 0.9:
+        body = json.dumps(random_value(rng, real), allow_nan=True).encode("utf-8", "surrogatepass")
+    else:
+        body = rng.choice([*(t.encode() for t in DEEP_TEXTS), b"\xff\xfe", b"\x00", b"%PDF-1.4\n%%EOF\n"])
+    return HttpCall(method, path, rng.choice(roles), body)

@@ -31,11 +31,14 @@ function refusalText(error) {
 }
 
 // -- the way back --------------------------------------------------------------------------------------------
-// The record card of the chair's and clerk's consoles and of the member page adds ?from=chair|clerk|join.
+// The record card of the chair's and clerk's consoles and of the member page adds ?from=chair|clerk|join; the
+// verify page keeps it for its way back to the record.
+const from = ['chair', 'clerk', 'join'].find((page) => page === new URLSearchParams(location.search).get('from'));
+const fromQuery = (sep) => (from ? `${sep}from=${from}` : '');
+
 function backTo(meetingId) {
-  const from = new URLSearchParams(location.search).get('from');
   const pages = { chair: `/chair?m=${meetingId}`, clerk: `/clerk?m=${meetingId}`, join: `/join?m=${meetingId}` };
-  if (meetingId && from in pages) return [pages[from], `record.back.${from}`];
+  if (meetingId && from) return [pages[from], `record.back.${from}`];
   if (meetingId && session?.meetingId) return [pages.join, 'record.back.join']; // an invite link: its meeting
   return ['/', 'record.back.home'];
 }
@@ -184,7 +187,7 @@ function summaryCard(status, sealed) {
       { class: 'row' },
       downloadButton(`${api()}.docx`, `bien-ban-${view.meetingId}.docx`, t('record.downloadDocx')),
       downloadButton(`${api()}.pdf`, `bien-ban-${view.meetingId}.pdf`, t('record.downloadPdf')),
-      h('a', { class: 'btn', href: `/web/record/verify?m=${view.meetingId}` }, t('record.checkFile')),
+      h('a', { class: 'btn', href: `/web/record/verify?m=${view.meetingId}${fromQuery('&')}` }, t('record.checkFile')),
     ),
   );
 }
@@ -412,9 +415,30 @@ async function signAddendum(number, password) {
 }
 
 // -- the verifier --------------------------------------------------------------------------------------------
+/**
+ * What the file's own digital seal says (`digital_signature`: a PAdES signature in a sealed PDF) and whether the
+ * journal it carries is the server's (`embedded_journal`). `expected`: a sealed PDF, which should carry a seal.
+ */
+function sealLines(answer, expected) {
+  const seal = answer.digital_signature;
+  const lines = [];
+  if (seal?.present) {
+    if (seal.intact && seal.valid) {
+      lines.push(h('p', { class: 'notice notice-ok' }, t('record.sealIntact', { signer: seal.signer || '—', time: shortTime(seal.signed_at) })));
+      if (seal.trusted) lines.push(h('p', { class: 'notice notice-ok' }, t('record.sealTrusted')));
+      else lines.push(h('p', { class: 'notice' }, t(seal.trust_roots_configured ? 'record.sealUntrusted' : 'record.sealNoRoots')));
+    } else lines.push(h('p', { class: 'notice' }, t('record.sealBroken')));
+  } else if (expected) lines.push(h('p', { class: 'notice' }, t('record.pdfNotSigned')));
+  const carried = answer.embedded_journal;
+  if (carried?.present) {
+    lines.push(h('p', { class: carried.matches ? 'notice notice-ok' : 'notice' }, t(carried.matches ? 'record.carriedJournalOk' : 'record.carriedJournalDiffers')));
+  }
+  return lines;
+}
+
 function showVerifier() {
   const meetingId = Number(new URLSearchParams(location.search).get('m')) || null;
-  if (meetingId) setBack(`/web/meetings/${meetingId}/record`, 'record.back.record');
+  if (meetingId) setBack(`/web/meetings/${meetingId}/record${fromQuery('?')}`, 'record.back.record');
   else setBack('/', 'record.back.home');
   $('#loading')?.remove();
   const result = $('#result');
@@ -430,11 +454,14 @@ function showVerifier() {
         result,
         h('p', { class: 'notice notice-ok' }, t(answer.number ? 'record.verifyMatchAddendum' : 'record.verifyMatch', params)),
         h('p', { class: answer.record_valid ? 'notice notice-ok' : 'notice' }, t(answer.record_valid ? 'record.verifyJournalOk' : 'record.verifyJournalBroken')),
+        sealLines(answer, answer.format === 'pdf'),
         h('p', {}, h('a', { href: `/web/meetings/${answer.meeting_id}/record` }, t('record.openRecord'))),
       );
     }
-    if (answer.claims_meeting_id) return fill(result, h('p', { class: 'notice' }, t('record.verifyTampered', { file, meeting: answer.claims_meeting_id })));
-    return fill(result, h('p', { class: 'notice' }, t('record.verifyNoMatch', { file })));
+    const verdict = answer.claims_meeting_id
+      ? t('record.verifyTampered', { file, meeting: answer.claims_meeting_id })
+      : t('record.verifyNoMatch', { file });
+    return fill(result, h('p', { class: 'notice' }, verdict), sealLines(answer, false));
   };
   document.addEventListener('langchange', draw);
   const check = $('#check');
