@@ -160,7 +160,9 @@ class Hub:
                 log.info(
                     "closing a revoked session of member %s in meeting %s", connection.member_id, connection.meeting_id
                 )
-                self._spawn_close(connection, CLOSE_REVOKED, last_frame, timeout=self.last_words_s)
+                self._spawn_close(
+                    connection, CLOSE_REVOKED, last_frame, timeout=self.last_words_s, reason="token_revoked"
+                )
 
     # -- fan-out -----------------------------------------------------------------------------------------------
     def _on_append(self, meeting_id: int, recorded: list[RecordedEvent]) -> None:
@@ -213,16 +215,18 @@ class Hub:
         self._spawn_close(connection, CLOSE_TOO_SLOW, protocol.resync("too_slow"), timeout=self.last_words_s)
 
     def _spawn_close(
-        self, connection: Connection, code: int, last_frame: str, timeout: float, flush: bool = False
+        self, connection: Connection, code: int, last_frame: str, timeout: float, flush: bool = False, reason: str = ""
     ) -> None:
         connection.dropped = True
         self.unregister(connection)  # at once: from here on it receives nothing and delays nobody
-        task = asyncio.get_running_loop().create_task(self._close(connection, code, last_frame, timeout, flush))
+        task = asyncio.get_running_loop().create_task(self._close(connection, code, last_frame, timeout, flush, reason))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 
     @staticmethod
-    async def _close(connection: Connection, code: int, last_frame: str, timeout: float, flush: bool) -> None:
+    async def _close(
+        connection: Connection, code: int, last_frame: str, timeout: float, flush: bool, reason: str = ""
+    ) -> None:
         """The last frame and the close code, after whatever the socket already holds (and, with `flush`, the
         frames still queued); the client reads them when it reads again. One that never does is cut off
         after `timeout`."""
@@ -231,7 +235,7 @@ class Hub:
             if flush:
                 await Hub._flush(connection)
             await connection.ws.send_text(last_frame)
-            await connection.ws.close(code)
+            await connection.ws.close(code, reason)
 
         try:
             with contextlib.suppress(Exception):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 19:07:28.794505
+Create Date: 2026-12-03 19:46:20.158351
 
 """
 
