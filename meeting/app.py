@@ -7,11 +7,12 @@ import re
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from meeting.api.common import error_response, handle_http, handle_rejected, handle_unexpected
 from meeting.api.openapi import describe, document
@@ -85,6 +86,43 @@ class DrainGate:
             await self.app(scope, receive, send)
 
 
+# Any HTML without a policy of its own (the page shells in meeting/web.py and the record pages set theirs): a
+# document, such as the minutes as .html, that runs nothing, loads only our styles and images, and is framed by no one.
+DOCUMENT_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'none'"
+)
+
+
+class EdgeHeaders:
+    """Every HTTP response leaves with `X-Content-Type-Options: nosniff`, and every HTML one with a
+    Content-Security-Policy: here, once, so that no route can forget them. A URL holding NUL (`%00`) in its path
+    or query is refused (422) before any route reads it: PostgreSQL cannot store NUL, and nothing needs it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers.setdefault("Content-Security-Policy", DOCUMENT_CSP)
+            await send(message)
+
+        query = scope.get("query_string", b"")
+        if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
+            refusal = Rejected("bad_request", status=422, detail="the address may not contain the NUL character")
+            await error_response(refusal)(scope, receive, send_with_headers)
+            return
+        await self.app(scope, receive, send_with_headers)
+
+
 def create_app(
     settings: Settings | None = None, context: AppContext | None = None, live_settings: LiveSettings | None = None
 ) -> Starlette:
@@ -112,6 +150,7 @@ def create_app(
     app.state.ctx = context
     app.state.live = live
     app.add_middleware(DrainGate, live=live)
+    app.add_middleware(EdgeHeaders)
     from meeting import metrics
 
     metrics.install(app)

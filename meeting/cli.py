@@ -14,7 +14,7 @@ import os
 import signal
 import socket
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from meeting.context import AppContext
 from meeting.logging_setup import LOG_LEVELS
@@ -60,7 +60,6 @@ def demo_banner(info: DemoInfo, base: str) -> str:
 
 
 def serve(args: argparse.Namespace) -> int:
-    import uvicorn
 
     from meeting.app import create_app
     from meeting.logging_setup import configure_logging
@@ -88,17 +87,7 @@ def serve(args: argparse.Namespace) -> int:
         print(demo_banner(seed_demo(context), settings.public_url), flush=True)
     print(f"chibo đang chạy / serving at {settings.public_url}/  (Ctrl+C để dừng / to stop)", flush=True)
     app = create_app(context=context)
-    config = uvicorn.Config(
-        app,
-        host=args.host,
-        port=args.port,
-        log_config=log_config,
-        ws_max_size=256 * 1024,
-        # Events are small; deflating each one separately for every listener costs more CPU than it saves
-        # bytes (bench/fanout.py).
-        ws_per_message_deflate=False,
-        proxy_headers=True,  # trusted only from FORWARDED_ALLOW_IPS (uvicorn's default: 127.0.0.1)
-    )
+    config = uvicorn_config(app, settings, args.host, args.port, log_config)
     server = _draining_server(config, app.state.live)
     # uvicorn sends SIGTERM to itself again once it has stopped, to this handler: a drained node exits 0.
     # (Before uvicorn takes the signal over, the same handler starts its shutdown.)
@@ -106,6 +95,26 @@ def serve(args: argparse.Namespace) -> int:
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C, likewise raised again by uvicorn once stopped
         server.run()
     return 0 if server.started else 3  # 3: uvicorn's own status when it could not start (port taken)
+
+
+def uvicorn_config(app: Any, settings: Settings, host: str, port: int, log_config: Any = None) -> uvicorn.Config:
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=log_config,
+        ws_max_size=256 * 1024,
+        # Events are small; deflating each one separately for every listener costs more CPU than it saves
+        # bytes (bench/fanout.py).
+        ws_per_message_deflate=False,
+        # X-Forwarded-* only from the proxies FORWARDED_ALLOW_IPS names, none by default (uvicorn alone would
+        # trust 127.0.0.1, i.e. anyone on this machine or any local proxy that passes the header on): the sign-in
+        # throttle counts against the address a client cannot choose.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or [],
+    )
 
 
 def _draining_server(config: uvicorn.Config, live: Live) -> uvicorn.Server:

@@ -284,7 +284,9 @@ def shared_minutes(session: Session, commune: Commune, meeting_id: int) -> dict[
     )
     items = session.scalars(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id).order_by(AgendaItem.position))
     entries = session.scalars(
-        select(MinuteEntry).where(MinuteEntry.meeting_id == meeting_id).order_by(MinuteEntry.created_at)
+        select(MinuteEntry)
+        .where(MinuteEntry.meeting_id == meeting_id)
+        .order_by(MinuteEntry.position, MinuteEntry.created_at)
     ).all()
     return {
         "meeting_id": meeting.id,

@@ -127,6 +127,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "entry_exists": ("Mã mục biên bản này đã được dùng.", "This minute entry id is already used."),
     "unknown_entry": ("Không có mục biên bản này.", "No such minute entry."),
     "entry_unchanged": ("Nội dung không thay đổi.", "The text is unchanged."),
+    "entry_already_first": (
+        "Mục này đã đứng đầu phần biên bản của nội dung họp.",
+        "This entry already stands first in its agenda item's minutes.",
+    ),
+    "entry_already_last": (
+        "Mục này đã đứng cuối phần biên bản của nội dung họp.",
+        "This entry already stands last in its agenda item's minutes.",
+    ),
     # browser apps (issue 5)
     "checkin_code_invalid": (
         "Mã điểm danh không đúng hoặc đã hết hạn. Xin quét lại mã trên màn hình của thư ký.",
@@ -211,6 +219,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The record is signed and sealed and can no longer be changed; corrections are made as an addendum.",
     ),
     "record_not_sealed": ("Biên bản chưa được ký và niêm phong.", "The record has not been signed and sealed yet."),
+    "record_seal_failed": (
+        "Chưa niêm phong được biên bản: không ký số được ({detail}). Chữ ký của các đồng chí đã được lưu; kiểm tra "
+        "thiết bị ký số (USB token) rồi ký lại để niêm phong.",
+        "The record could not be sealed: the digital signature failed ({detail}). Your signatures are kept; check "
+        "the signing token, then sign again to seal.",
+    ),
     "record_meeting_not_ended": (
         "Cuộc họp chưa kết thúc nên chưa ký biên bản được.",
         "The meeting has not ended, so the record cannot be signed yet.",
@@ -243,6 +257,33 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Xin chọn tệp biên bản (DOCX hoặc PDF) để kiểm tra.",
         "Choose a record file (DOCX or PDF) to check.",
     ),
+    # an invite link after its meeting (issue 12)
+    "record_token_only": (
+        "Cuộc họp đã kết thúc: đường link mời nay chỉ dùng để đọc và tải biên bản của cuộc họp đó.",
+        "The meeting has ended: the invite link now only reads and downloads that meeting's record.",
+    ),
+    # accounts and sessions (issue 13, meeting/api/access.py)
+    "token_revoked": (
+        "Phiên đăng nhập này đã kết thúc (đã đăng xuất, đổi mật khẩu, đổi vai trò hoặc bị ngừng). Xin đăng nhập lại.",
+        "This session has ended (signed out, password or role changed, or deactivated). Please sign in again.",
+    ),
+    "too_many_password_attempts": (
+        "Nhập sai mật khẩu quá nhiều lần. Xin thử lại sau {minutes} phút.",
+        "Too many wrong passwords. Try again in {minutes} min.",
+    ),
+    "current_password_wrong": ("Mật khẩu hiện tại không đúng.", "The current password is wrong."),
+    "password_owner_only": (
+        "Chỉ chủ tài khoản mới đổi được mật khẩu của tài khoản đó.",
+        "Only the account's owner may change its password.",
+    ),
+    "password_reset_not_allowed": (
+        "Bí thư, phó bí thư chỉ đặt lại mật khẩu cho đảng viên (không phải bí thư, phó bí thư) của chi bộ mình.",
+        "A secretary or deputy resets passwords only of their branch's members who are not secretary or deputy.",
+    ),
+    "first_login_only": (
+        "Quản trị xã chỉ tạo tài khoản đầu tiên (bí thư hoặc phó bí thư) của một chi bộ chưa có tài khoản nào.",
+        "The commune admin creates only a branch's first login (its secretary or deputy), while it has none.",
+    ),
     "command_id_reused": (
         "Mã lệnh này đã được dùng cho một lệnh khác: lệnh mới cần một mã mới.",
         "This command id was already used for a different command: a new command needs a new id.",
@@ -260,9 +301,64 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
+# The words code passes into a message ({what}, {action}) are English names, put in the words of the message's
+# language here: a Vietnamese message never shows an English word ("Không tìm thấy cuộc họp.", not "... meeting.").
+# A name missing from its table is shown as the table's neutral word, never raw; tests/api/test_error_words.py
+# checks that every name the code passes is in its table.
+WORDS: dict[str, dict[str, tuple[str, str]]] = {
+    "what": {
+        "absence notice": ("báo vắng", "Absence notice"),
+        "action": ("nhiệm vụ", "Action item"),
+        "action item": ("nhiệm vụ", "Action item"),
+        "addendum": ("biên bản bổ sung", "Addendum"),
+        "branch": ("chi bộ", "Branch"),
+        "document": ("tài liệu", "Document"),
+        "file": ("tệp", "File"),
+        "format": ("định dạng tệp", "File format"),
+        "meeting": ("cuộc họp", "Meeting"),
+        "member": ("đảng viên", "Member"),
+        "number": ("số biên bản bổ sung", "Addendum number"),
+        "page": ("trang", "Page"),
+        "report": ("báo cáo", "Report"),
+        "report format": ("định dạng báo cáo", "Report format"),
+        "resolution": ("nghị quyết", "Resolution"),
+        "template": ("mẫu cuộc họp", "Meeting template"),
+        "": ("nội dung này", "This item"),  # any name not listed above
+    },
+    "action": {
+        "start the meeting": ("bắt đầu cuộc họp", "start the meeting"),
+        "end the meeting": ("kết thúc cuộc họp", "end the meeting"),
+        "open an agenda item": ("mở mục chương trình", "open an agenda item"),
+        "close an agenda item": ("kết thúc mục chương trình", "close an agenda item"),
+        "skip an agenda item": ("bỏ qua mục chương trình", "skip an agenda item"),
+        "reorder the agenda": ("sắp xếp lại chương trình", "reorder the agenda"),
+        "conclude an agenda item": ("kết luận mục chương trình", "conclude an agenda item"),
+        "give the floor": ("mời phát biểu", "give the floor"),
+        "take back the floor": ("dừng phần phát biểu", "take back the floor"),
+        "record an absence": ("ghi vắng mặt", "record an absence"),
+        "open a vote": ("mở biểu quyết", "open a vote"),
+        "record the show of hands": ("ghi số giơ tay", "record the show of hands"),
+        "close a vote": ("kết thúc biểu quyết", "close a vote"),
+        "write the minutes": ("ghi biên bản", "write the minutes"),
+        "revise the minutes": ("sửa biên bản", "revise the minutes"),
+        "move entries in the minutes": ("chuyển vị trí mục ghi trong biên bản", "move entries in the minutes"),
+        "show the check-in code": ("hiện mã điểm danh", "show the check-in code"),
+        "open the meeting": ("mở cuộc họp", "open the meeting"),
+        "": ("làm việc này", "do this"),  # any action not listed above
+    },
+}
+
+
+def _word(kind: str, name: Any, lang: str) -> str:
+    table = WORDS[kind]
+    vi, en = table.get(str(name), table[""])
+    return en if lang == "en" else vi
+
+
 def message(code: str, lang: str = "vi", **params: Any) -> str:
     vi, en = MESSAGES.get(code, MESSAGES["internal"])
     template = en if lang == "en" else vi
+    params = {k: _word(k, v, lang) if k in WORDS else v for k, v in params.items()}
     # A number as people write it: "25 MB" (not "25.0"), and Vietnamese with a decimal comma: "0,05 MB".
     params = {k: _decimal(v, lang) if isinstance(v, float) else v for k, v in params.items()}
     try:

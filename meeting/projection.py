@@ -284,6 +284,7 @@ def _(event: ev.EntryWritten, session, recorded) -> None:
             created_at=at,
             updated_at=at,
             revision_count=1,
+            position=_entries_of_item(session, recorded.meeting_id, event.item_id),  # last, as written
         )
     )
     session.add(_revision(recorded, event.entry_id, 1, event.text, event.speaker_id, event.by))
@@ -295,6 +296,20 @@ def _(event: ev.EntryRevised, session, recorded) -> None:
     entry.revision_count += 1
     entry.text, entry.speaker_id, entry.updated_at = event.text, event.speaker_id, _t(event.at)
     session.add(_revision(recorded, event.entry_id, entry.revision_count, event.text, event.speaker_id, event.by))
+
+
+def _entries_of_item(session: Session, meeting_id: int, item_id: str) -> int:
+    rows = select(func.count()).where(m.MinuteEntry.meeting_id == meeting_id, m.MinuteEntry.item_id == item_id)
+    return session.scalar(rows) or 0
+
+
+@_project.register
+def _(event: ev.EntryMoved, session, recorded) -> None:
+    if event.passed_kind != "entry":
+        return  # moved past a vote or the chair's conclusion: its rank among the item's entries is the same
+    moved = session.get(m.MinuteEntry, (event.entry_id, recorded.meeting_id))
+    passed = session.get(m.MinuteEntry, (event.passed_ref, recorded.meeting_id))
+    moved.position, passed.position = passed.position, moved.position
 
 
 def _revision(

@@ -10,10 +10,8 @@ The content is built once as a list of blocks; the DOCX and PDF renderers only l
 from __future__ import annotations
 
 import io
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -23,16 +21,6 @@ from meeting.calendar_vn import VN_TZ, local_date
 from meeting.db.models import ActionItem, AgendaItem, Attendance, Branch, Meeting, Member, MinuteEntry, Resolution, Vote
 from meeting.domain.model import Category
 from meeting.errors import Rejected
-
-# Vietnamese needs a Unicode font in the PDF. DejaVu ships with Debian (fonts-dejavu-core); CHIBO_FONT_DIR
-# may point elsewhere (a folder holding DejaVuSans.ttf and DejaVuSans-Bold.ttf).
-FONT_DIRS = (
-    os.environ.get("CHIBO_FONT_DIR", ""),
-    str(Path(__file__).parent / "record" / "fonts"),
-    "/usr/share/fonts/truetype/dejavu",
-    "/usr/share/fonts/dejavu",
-)
-FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 
 STATUS_VI = {"open": "Đang thực hiện", "done": "Đã hoàn thành"}
 
@@ -311,31 +299,20 @@ def render_docx(report: BranchReport) -> bytes:
 
 
 # -- PDF ----------------------------------------------------------------------------------------------------------
-def font_dir() -> Path:
-    for folder in FONT_DIRS:
-        if folder and all((Path(folder) / f).is_file() for f in FONT_FILES.values()):
-            return Path(folder)
-    raise RuntimeError(
-        "No Unicode font for PDF reports: install fonts-dejavu-core or set CHIBO_FONT_DIR to a folder with "
-        "DejaVuSans.ttf and DejaVuSans-Bold.ttf"
-    )
-
-
 def render_pdf(report: BranchReport) -> bytes:
-    from fpdf import FPDF
+    """Set like the minutes (meeting/record/pdf.py): the party documents' Times face, the same fallback font."""
     from fpdf.fonts import FontFace
 
-    folder = font_dir()
-    pdf = FPDF(format="A4")
+    from meeting.record.pdf import FAMILY, DocumentPDF
+
+    pdf = DocumentPDF()
     pdf.set_margins(20, 15, 15)
     pdf.set_auto_page_break(True, margin=15)
-    for style, filename in FONT_FILES.items():
-        pdf.add_font("DejaVu", style, str(folder / filename))
     pdf.set_title(next((b.text for b in report.blocks if b.kind == "title"), "Báo cáo"))
     pdf.set_creator("chibo")
     pdf.add_page()
     width = pdf.epw
-    pdf.set_font("DejaVu", "B", 10)
+    pdf.set_font(FAMILY, "B", 10)
     top = pdf.get_y()
     left = f"{report.organisation.upper()}\nCHI BỘ {report.branch_name.removeprefix('Chi bộ ').upper()}\n*"
     pdf.multi_cell(width / 2, 5, left, align="C")
@@ -346,21 +323,21 @@ def render_pdf(report: BranchReport) -> bytes:
     for block in report.blocks:
         pdf.set_x(pdf.l_margin)
         if block.kind == "title":
-            pdf.set_font("DejaVu", "B", 14)
+            pdf.set_font(FAMILY, "B", 14)
             pdf.multi_cell(width, 8, block.text, align="C")
         elif block.kind == "subtitle":
-            pdf.set_font("DejaVu", "", 11)
+            pdf.set_font(FAMILY, "", 11)
             pdf.multi_cell(width, 6, block.text, align="C")
             pdf.ln(3)
         elif block.kind == "heading":
             pdf.ln(2)
-            pdf.set_font("DejaVu", "B", 11)
+            pdf.set_font(FAMILY, "B", 11)
             pdf.multi_cell(width, 6, block.text)
         elif block.kind == "para":
-            pdf.set_font("DejaVu", "", 10.5)
+            pdf.set_font(FAMILY, "", 10.5)
             pdf.multi_cell(width, 5.5, block.text)
         elif block.kind == "table":
-            pdf.set_font("DejaVu", "", 9.5)
+            pdf.set_font(FAMILY, "", 9.5)
             with pdf.table(
                 col_widths=tuple(block.widths or [1] * len(block.headers)),
                 headings_style=FontFace(emphasis="BOLD"),
@@ -374,7 +351,7 @@ def render_pdf(report: BranchReport) -> bytes:
             pdf.ln(2)
         elif block.kind == "signature":
             pdf.ln(6)
-            pdf.set_font("DejaVu", "B", 11)
+            pdf.set_font(FAMILY, "B", 11)
             pdf.set_x(pdf.l_margin + width / 2)
             pdf.multi_cell(width / 2, 6, block.text, align="C")
     return bytes(pdf.output())

@@ -37,6 +37,73 @@ def _positive_int(env: Mapping[str, str], name: str, default: str) -> int:
 
 
 @dataclass(frozen=True)
+class SealSettings:
+    """The key that signs sealed records (a PAdES signature in the PDF) and the roots that verification trusts.
+
+    One key per deployment, not per commune: a key on a hardware token (how Vietnamese agencies sign) lives in
+    the machine it is plugged into, with its PIN in that machine's environment, so the deployment is what holds
+    a key; a commune that must sign with its own certificate runs its own deployment (the usual set-up: one per
+    commune's party committee). The key comes from a PKCS#12 file or a PKCS#11 token, never both."""
+
+    pkcs12: str = ""  # path of a PKCS#12 (.p12/.pfx) file with the key and its certificate
+    pkcs12_password: str = field(default="", repr=False)
+    pkcs11_module: str = ""  # path of the token's PKCS#11 library
+    pkcs11_token: str = ""  # the token's label
+    pkcs11_key: str = ""  # the private key's label on the token
+    pkcs11_cert: str = ""  # the certificate's label (default: the key's)
+    pkcs11_pin: str = field(default="", repr=False)
+    trust_roots: str = ""  # PEM or DER file(s) of the CA certificates a signature must chain to; comma-separated
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.pkcs12 or self.pkcs11_module)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SealSettings:
+        seal = cls(
+            pkcs12=env.get("CHIBO_SEAL_PKCS12", "").strip(),
+            pkcs12_password=env.get("CHIBO_SEAL_PKCS12_PASSWORD", ""),
+            pkcs11_module=env.get("CHIBO_SEAL_PKCS11_MODULE", "").strip(),
+            pkcs11_token=env.get("CHIBO_SEAL_PKCS11_TOKEN", "").strip(),
+            pkcs11_key=env.get("CHIBO_SEAL_PKCS11_KEY", "").strip(),
+            pkcs11_cert=env.get("CHIBO_SEAL_PKCS11_CERT", "").strip(),
+            pkcs11_pin=env.get("CHIBO_SEAL_PKCS11_PIN", ""),
+            trust_roots=env.get("CHIBO_SEAL_TRUST_ROOTS", "").strip(),
+        )
+        seal.check_names()
+        return seal
+
+    def check_names(self) -> None:
+        """The settings that belong together are all there (the key itself is opened by `check`)."""
+        if self.pkcs12 and self.pkcs11_module:
+            raise SystemExit("CHIBO_SEAL_PKCS12 và CHIBO_SEAL_PKCS11_MODULE: chỉ chọn một / set one of them, not both")
+        if self.pkcs11_module:
+            missing = [
+                name
+                for name, value in (
+                    ("CHIBO_SEAL_PKCS11_TOKEN", self.pkcs11_token),
+                    ("CHIBO_SEAL_PKCS11_KEY", self.pkcs11_key),
+                    ("CHIBO_SEAL_PKCS11_PIN", self.pkcs11_pin),
+                )
+                if not value
+            ]
+            if missing:
+                raise SystemExit(f"CHIBO_SEAL_PKCS11_MODULE cần thêm / also needs: {', '.join(missing)}")
+        elif self.pkcs11_token or self.pkcs11_key or self.pkcs11_pin or self.pkcs11_cert:
+            raise SystemExit("CHIBO_SEAL_PKCS11_*: thiếu / missing CHIBO_SEAL_PKCS11_MODULE (the token's library)")
+        if self.pkcs12_password and not self.pkcs12:
+            raise SystemExit("CHIBO_SEAL_PKCS12_PASSWORD: thiếu / missing CHIBO_SEAL_PKCS12 (the key file)")
+
+    def check(self) -> None:
+        """Open the key once and read the trust roots, so a wrong path, password, PIN or label stops the start."""
+        self.check_names()
+        if self.configured or self.trust_roots:
+            from meeting.record.digital_seal import check_settings
+
+            check_settings(self)
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     secret_key: str = DEV_SECRET
@@ -52,6 +119,11 @@ class Settings:
     # which is right for one node but names no node in particular behind a load balancer.
     node_url: str = ""
     lease_seconds: int = 10  # a meeting's owner must renew its lease within this; a dead owner's lapses
+    seal: SealSettings = field(default_factory=SealSettings)  # the digital seal of sealed records (none: unsigned)
+    # Proxies whose X-Forwarded-For / -Proto headers are believed (uvicorn's forwarded_allow_ips: addresses or
+    # networks, comma-separated). Empty: none, the peer's own address counts, so nobody can pick the address the
+    # sign-in throttle counts against by sending the header.
+    forwarded_allow_ips: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -68,6 +140,8 @@ class Settings:
             "node_id": env.get("CHIBO_NODE_ID", ""),
             "node_url": env.get("CHIBO_NODE_URL", "").strip(),
             "lease_seconds": _positive_int(env, "CHIBO_LEASE_SECONDS", "10"),
+            "seal": SealSettings.from_env(env),
+            "forwarded_allow_ips": env.get("FORWARDED_ALLOW_IPS", "").strip(),
         }
         values.update(overrides)
         settings = cls(**values)
@@ -87,6 +161,7 @@ class Settings:
             raise SystemExit("CHIBO_SECRET_KEY must be set to a secret of at least 32 characters in production")
         if self.node_url != self.public_url.rstrip("/"):  # the public URL's own checks are the CLI's warning
             _check_node_url(self.node_url, self.production)
+        self.seal.check()
 
 
 def _check_node_url(url: str, production: bool) -> None:

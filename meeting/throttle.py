@@ -1,5 +1,11 @@
 """Slowing down password guessing: failed sign-ins are counted per account and address, and per address.
 
+Every check of a password counts here, in the same counts: signing in, signing the record or an addendum
+(meeting/record/seal.py), changing one's password (meeting/api/auth_routes.py). A password re-entered by someone
+already signed in is counted against the account's username and the caller's address (`caller_address`, set when
+the request's token is checked), so 5 wrong signatures also hold up signing in from there, and the other way round.
+The address is the peer's own unless it is a proxy named in FORWARDED_ALLOW_IPS (`chibo serve`; default: none).
+
 The counts live in this process's memory. That is enough for what they stop (someone trying passwords one after
 another from one place); with several nodes each counts its own share, so the limits are per node. Keying the
 per-account count by the address too means a stranger cannot lock the chair out before a meeting by failing on
@@ -13,8 +19,12 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from contextvars import ContextVar
 
 from meeting.errors import Rejected
+
+# The address of the request being served (meeting/api/common.py principal()), for password checks made deeper down.
+caller_address: ContextVar[str] = ContextVar("caller_address", default="unknown")
 
 
 class LoginThrottle:
@@ -34,7 +44,7 @@ class LoginThrottle:
         self._failures: OrderedDict[tuple[str, ...], deque[float]] = OrderedDict()
         self._lock = threading.Lock()  # sign-ins are checked in worker threads
 
-    def check(self, username: str, address: str) -> None:
+    def check(self, username: str, address: str, code: str = "too_many_attempts") -> None:
         """Refuse (429, with the seconds to wait) when either count is at its limit within the window."""
         now = self.clock()
         with self._lock:
@@ -44,7 +54,18 @@ class LoginThrottle:
             )
         if wait > 0:
             seconds = math.ceil(wait)
-            raise Rejected("too_many_attempts", status=429, retry_after=seconds, minutes=math.ceil(seconds / 60))
+            raise Rejected(code, status=429, retry_after=seconds, minutes=math.ceil(seconds / 60))
+
+    def verify(self, username: str, address: str, attempt: Callable[[], bool]) -> bool:
+        """A password re-entered by a signed-in caller: refused (429 too_many_password_attempts) while the counts
+        are at their limit, else `attempt()` (the hash check) is run and counted like a sign-in."""
+        self.check(username, address, code="too_many_password_attempts")
+        matches = attempt()
+        if matches:
+            self.succeeded(username, address)
+        else:
+            self.failed(username, address)
+        return matches
 
     def failed(self, username: str, address: str) -> None:
         now = self.clock()

@@ -121,4 +121,9 @@ def state_to_json(state: MeetingState, seq: int) -> dict[str, Any]:
             }
             for entry in state.minutes.values()
         ],
+        # Per item, what its minutes say in reading order (entries, votes, the chair's conclusion).
+        "minute_order": {
+            item_id: [{"kind": place.kind, "ref": place.ref} for place in places]
+            for item_id, places in state.minute_order.items()
+        },
     }

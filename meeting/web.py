@@ -58,14 +58,14 @@ COMPRESSIBLE = {".html", ".js", ".css", ".svg", ".json", ".txt", ".webmanifest"}
 MIN_GZIP_BYTES = 512
 CHECKIN_WINDOW_S = 600  # a self check-in code is good for this window and the one before it
 
-# What a page may do: our own scripts and styles only, media and sockets to us, nothing framed.
+# What a page may do: our own scripts and styles only, media and sockets to us, nothing framed. (`nosniff` and a
+# policy for any other HTML are added to every response by meeting/app.py, EdgeHeaders.)
 PAGE_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
         "media-src 'self' blob: mediastream:; connect-src 'self' ws: wss:; frame-ancestors 'none'; "
         "base-uri 'none'; form-action 'self'"
     ),
-    "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Permissions-Policy": "microphone=(self), camera=(self), geolocation=()",
     "Cache-Control": "no-cache",
@@ -129,7 +129,6 @@ def static_files(request: Request) -> StaticFiles:
 
 def asset_response(request: Request, asset: Asset, cache_control: str, extra: dict[str, str] | None = None) -> Response:
     headers = {"ETag": asset.etag, "Cache-Control": cache_control, "Vary": "Accept-Encoding"}
-    headers["X-Content-Type-Options"] = "nosniff"
     if extra:
         headers.update(extra)
     if request.headers.get("if-none-match") == asset.etag:
@@ -200,7 +199,7 @@ def checkin_qr(request: Request) -> Response:
     code = checkin_code(settings.secret_key, meeting_id, current_window())
     link = f"{settings.public_url.rstrip('/')}/join#checkin={meeting_id}.{code}"
     svg = qr_svg(link)
-    headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff", "X-Checkin-Link": link}
+    headers = {"Cache-Control": "private, no-store", "X-Checkin-Link": link}
     return Response(svg, media_type="image/svg+xml; charset=utf-8", headers=headers)
 
 

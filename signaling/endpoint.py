@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import os
@@ -16,13 +17,14 @@ from typing import Any
 
 import jwt
 from pydantic import ValidationError
+from sqlalchemy import select
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from meeting.api.access import may_prepare
-from meeting.auth import Principal, decode_access_token, decode_invite_token
+from meeting.auth import Principal, check_not_revoked, current_epoch, decode_access_token, decode_invite_token
 from meeting.cluster import Leases, wait_seconds
 from meeting.context import AppContext
-from meeting.db.models import Meeting, Member
+from meeting.db.models import Meeting, Member, User
 from meeting.domain import Actor, parse_command
 from meeting.errors import Rejected
 from meeting.settings import _positive_int
@@ -34,6 +36,7 @@ from signaling.hub import (
     CLOSE_INTERNAL,
     CLOSE_NOT_FOUND,
     CLOSE_REDIRECT,
+    CLOSE_REVOKED,
     CLOSE_SERVICE_RESTART,
     CLOSE_TRY_AGAIN_LATER,
     CLOSE_UNAUTHENTICATED,
@@ -44,6 +47,22 @@ from signaling.media.signal import MediaSignaling
 from signaling.presence import Presence
 
 log = logging.getLogger("chibo.live")
+
+
+class _InvalidUtf8IsTheClients(logging.Filter):
+    """uvicorn logs a text frame that is not UTF-8 as an ERROR with a traceback, though it closes the socket
+    correctly (1007): the fault is the client's, not ours. Such a record becomes one DEBUG line without it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg != "Invalid UTF-8 sequence received from client.":
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        record.msg, record.args = "a client sent a text frame that is not UTF-8: closed with 1007", ()
+        record.exc_info, record.exc_text = None, None
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+logging.getLogger("uvicorn.error").addFilter(_InvalidUtf8IsTheClients())
 
 
 @dataclass
@@ -65,6 +84,9 @@ class LiveSettings:
     # SIGTERM: the longest this node takes to hand its meetings over (commands under way answered, leases
     # released, clients sent away) before the process exits.
     drain_s: float = 5.0
+    # How often each node checks that the sessions behind its open sockets have not ended (signed out elsewhere,
+    # deactivated, password or role changed: meeting/auth.py). The node where the change is made checks at once.
+    revocation_check_s: float = 5.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> LiveSettings:
@@ -92,6 +114,8 @@ class Live:
     draining: bool = False  # shutting down: no new connection, no new command (see drain)
     _running: int = 0  # live commands under way, over WebSockets and HTTP
     _idle: asyncio.Event = field(default_factory=asyncio.Event)  # set while none is
+    _revocations: asyncio.Event = field(default_factory=asyncio.Event)  # set: check the sockets' sessions now
+    _revocation_watch: asyncio.Task | None = None
 
     @classmethod
     def create(cls, context: AppContext, settings: LiveSettings | None = None) -> Live:
@@ -130,8 +154,35 @@ class Live:
             sys.setswitchinterval(self.settings.switch_interval_s)
         self.hub.start()
         self.leases.start()
+        self._revocations = asyncio.Event()
+        self._revocation_watch = asyncio.get_running_loop().create_task(self._watch_revocations())
         if self.media is not None:
             await self.media.start()
+
+    def revocations_changed(self) -> None:
+        """Some sessions just ended on this node (from any thread): close their sockets without waiting."""
+        loop = self.hub.loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._revocations.set)
+
+    async def _watch_revocations(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._revocations.wait(), timeout=self.settings.revocation_check_s)
+            self._revocations.clear()
+            try:
+                await self.check_revocations()
+            except Exception:  # the database is away: the next round tries again
+                log.exception("checking the live sessions for revocations failed")
+
+    async def check_revocations(self) -> None:
+        """Close every socket whose account's token epoch has moved since it connected: two indexed queries for
+        all of this node's sockets, so other nodes' revocations reach here within `revocation_check_s`."""
+        connections = self.hub.everyone()
+        if not connections:
+            return
+        epochs = await asyncio.to_thread(_current_epochs, self.context, connections)
+        self.hub.close_revoked([c for c in connections if epochs.get(_account_of(c)) != c.token_epoch])
 
     @contextlib.contextmanager
     def command_running(self) -> Iterator[None]:
@@ -179,6 +230,9 @@ class Live:
 
     async def stop(self) -> None:
         await self.drain()  # already done when uvicorn ran the drain on SIGTERM
+        if self._revocation_watch is not None:
+            self._revocation_watch.cancel()
+            self._revocation_watch = None
         if self.media is not None:
             await self.media.stop()  # every peer connection closed, recordings finished
         await self.presence.stop()
@@ -188,6 +242,25 @@ class Live:
             self.executor.shutdown(wait=False)
         if self._switch_interval is not None:
             sys.setswitchinterval(self._switch_interval)
+
+
+def _account_of(connection: Connection) -> tuple[str, int | None]:
+    """Whose epoch a socket's token carries: its login's, or (none) its roster entry's (meeting/auth.py)."""
+    return ("user", connection.user_id) if connection.user_id is not None else ("member", connection.member_id)
+
+
+def _current_epochs(context: AppContext, connections: list[Connection]) -> dict[tuple[str, int | None], int]:
+    user_ids = {c.user_id for c in connections if c.user_id is not None}
+    member_ids = {c.member_id for c in connections if c.user_id is None and c.member_id is not None}
+    epochs: dict[tuple[str, int | None], int] = {}
+    with context.sessions() as session:
+        if user_ids:
+            rows = session.execute(select(User.id, User.token_epoch).where(User.id.in_(user_ids)))
+            epochs.update({("user", user_id): epoch for user_id, epoch in rows})
+        if member_ids:
+            rows = session.execute(select(Member.id, Member.token_epoch).where(Member.id.in_(member_ids)))
+            epochs.update({("member", member_id): epoch for member_id, epoch in rows})
+    return epochs
 
 
 def _is_invite(token: str) -> bool:
@@ -202,12 +275,17 @@ def _authenticate(context: AppContext, token: str, meeting_id: int) -> tuple[Pri
     secret = context.settings.secret_key
     if not _is_invite(token):
         who = decode_access_token(token, secret)  # token_expired tells the page to renew it and come back
+        with context.sessions() as session:
+            check_not_revoked(session, who)  # signed out, deactivated, password or role changed since
     else:
         invite = decode_invite_token(token, secret)
         with context.sessions() as session:
             member = session.get(Member, invite.member_id)
             if member is None or not member.active:
                 raise Rejected("invite_invalid", status=401) from None
+            invited = session.get(Meeting, invite.meeting_id)
+            if invited is not None and invited.status == "ended":  # as the exchange: the link no longer joins it
+                raise Rejected("meeting_ended", status=410)
             who = Principal(
                 member.user_id,
                 member.id,
@@ -216,6 +294,8 @@ def _authenticate(context: AppContext, token: str, meeting_id: int) -> tuple[Pri
                 meeting_id=invite.meeting_id,
                 name=member.full_name,
             )
+            # The link itself stays a key until the member is deactivated; the socket follows the account's epoch.
+            who = dataclasses.replace(who, token_epoch=current_epoch(session, who) or 0)
     with context.sessions() as session:
         meeting = session.get(Meeting, meeting_id)
         if meeting is None or not who.may_see_meeting(meeting.branch_id, meeting_id):
@@ -241,7 +321,13 @@ async def live_endpoint(ws: WebSocket) -> None:
         return
     except Rejected as exc:
         code = {404: CLOSE_NOT_FOUND, 403: CLOSE_FORBIDDEN}.get(exc.status, CLOSE_UNAUTHENTICATED)
+        if exc.code == "token_revoked":
+            code = CLOSE_REVOKED
         await _refuse(ws, exc, code)
+        return
+    except Exception:  # a fault on our side (the database could not be read): say so, with a close frame
+        log.exception("checking the hello for meeting %s failed", meeting_id)
+        await _refuse(ws, Rejected("internal", status=500), CLOSE_INTERNAL)
         return
     if frame.role == "hall" and not (
         who.member_id in (meeting.chair_id, meeting.clerk_id) or who.may_manage_branch(meeting.branch_id)
@@ -265,7 +351,15 @@ async def live_endpoint(ws: WebSocket) -> None:
             await ws.send_text(protocol.redirect(f"{_ws_base(owner.node_url)}/ws/meetings/{meeting_id}", owner.node_id))
             await ws.close(CLOSE_REDIRECT)
         return
-    connection = Connection(ws, meeting_id, who.member_id, frame.role, live.hub.queue_limit)
+    connection = Connection(
+        ws,
+        meeting_id,
+        who.member_id,
+        frame.role,
+        live.hub.queue_limit,
+        user_id=who.user_id,
+        token_epoch=who.token_epoch,
+    )
     connection.may_open = may_prepare(who, meeting)  # whose first command may open the meeting's journal
     await _serve(ws, live, connection, frame.last_seq)
 
@@ -282,9 +376,10 @@ async def _send_away(ws: WebSocket) -> None:
 
 
 async def _refuse(ws: WebSocket, error: Rejected, code: int) -> None:
+    """The error frame, then the close frame, whose reason is the error's code (`bad_frame`, `token_invalid`, ...)."""
     with contextlib.suppress(Exception):
         await ws.send_text(protocol.error(error))
-        await ws.close(code)
+        await ws.close(code, reason=error.code)
 
 
 async def _serve(ws: WebSocket, live: Live, connection: Connection, last_seq: int | None) -> None:

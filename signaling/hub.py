@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 from starlette.websockets import WebSocket
 
+from meeting.errors import Rejected
 from meeting.journal import RecordedEvent
 from meeting.service import MeetingService
 from signaling import protocol
@@ -28,6 +29,7 @@ CLOSE_FORBIDDEN = 4003
 CLOSE_NOT_FOUND = 4004
 CLOSE_TOO_SLOW = 4008
 CLOSE_REDIRECT = 4010
+CLOSE_REVOKED = 4011  # the session ended (sign-out, password or role change, deactivation): sign in again
 CLOSE_GOING_AWAY = 1001
 CLOSE_SERVICE_RESTART = 1012  # this node is shutting down: reconnect now, another node takes over
 CLOSE_TRY_AGAIN_LATER = 1013  # the meeting's lease is pending here (`lease_pending`): reconnect after a back-off
@@ -40,11 +42,23 @@ Observer = Callable[[int, list[RecordedEvent]], None]
 class Connection:
     """One browser's socket. All frames after the catch-up go through its queue, sent by one task."""
 
-    def __init__(self, ws: WebSocket, meeting_id: int, member_id: int | None, role: str, queue_limit: int) -> None:
+    def __init__(
+        self,
+        ws: WebSocket,
+        meeting_id: int,
+        member_id: int | None,
+        role: str,
+        queue_limit: int,
+        user_id: int | None = None,
+        token_epoch: int = 0,
+    ) -> None:
         self.ws = ws
         self.meeting_id = meeting_id
         self.member_id = member_id
         self.role = role
+        # The account whose token opened it, and that account's epoch then: closed when the epoch moves.
+        self.user_id = user_id
+        self.token_epoch = token_epoch
         self.may_open = False  # its token may open the meeting's journal (meeting.api.access.may_prepare)
         self.queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue(maxsize=queue_limit)
         self.last_sent = 0  # the highest journal seq this client has been sent
@@ -107,8 +121,7 @@ class Hub:
         `timeout`."""
         if self._on_append in self.service.listeners:
             self.service.listeners.remove(self._on_append)
-        everyone = [connection for room in self.rooms.values() for connection in room]
-        for connection in everyone:
+        for connection in self.everyone():
             self._spawn_close(
                 connection, CLOSE_SERVICE_RESTART, protocol.resync("server_shutdown"), timeout=timeout, flush=True
             )
@@ -135,6 +148,19 @@ class Hub:
         """Another node took the meeting over: send its clients away to reconnect (and be redirected)."""
         for connection in self.connections(meeting_id):
             self._spawn_close(connection, CLOSE_REDIRECT, protocol.resync("moved"), timeout=self.last_words_s)
+
+    def everyone(self) -> list[Connection]:
+        return [connection for room in self.rooms.values() for connection in room]
+
+    def close_revoked(self, connections: Sequence[Connection]) -> None:
+        """Their sessions ended: an error frame `token_revoked`, then close 4011 (the page goes to sign-in)."""
+        last_frame = protocol.error(Rejected("token_revoked", status=401))
+        for connection in connections:
+            if not connection.dropped:
+                log.info(
+                    "closing a revoked session of member %s in meeting %s", connection.member_id, connection.meeting_id
+                )
+                self._spawn_close(connection, CLOSE_REVOKED, last_frame, timeout=self.last_words_s)
 
     # -- fan-out -----------------------------------------------------------------------------------------------
     def _on_append(self, meeting_id: int, recorded: list[RecordedEvent]) -> None:

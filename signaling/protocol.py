@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from meeting.errors import Rejected
+from meeting.inputs import Seq, untrusted_json
 
 VERSION = 1
 MAX_FRAME_BYTES = 64 * 1024
@@ -28,7 +29,7 @@ class Hello(_Frame):
     type: Literal["hello"]
     v: Literal[1] = 1
     token: Annotated[str, Field(min_length=10, max_length=4000)]
-    last_seq: Annotated[int, Field(ge=0)] | None = None
+    last_seq: Seq | None = None
     role: Literal["member", "hall"] = "member"
 
 
@@ -62,12 +63,7 @@ def parse(text: str | bytes) -> Incoming:
     """One frame from the wire, or `Rejected("bad_frame")` saying what is wrong with it."""
     if isinstance(text, bytes):
         raise Rejected("bad_frame", status=400, detail="binary frames are not used")
-    if len(text.encode("utf-8")) > MAX_FRAME_BYTES:
-        raise Rejected("bad_frame", status=413, detail=f"frame larger than {MAX_FRAME_BYTES} bytes")
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise Rejected("bad_frame", status=400, detail="not JSON") from exc
+    data = untrusted_json(text, limit=MAX_FRAME_BYTES, code="bad_frame")  # size, depth, NUL
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise Rejected("bad_frame", status=400, detail="a frame is a JSON object with a type")
     try:

@@ -3,24 +3,48 @@
 Objects of a branch the caller does not belong to answer 404, not 403: an outsider is not even told that
 they exist. A commune admin manages the branches of their commune and their members, but reads no meeting
 content (state, journal, minutes) unless a branch shares it through the commune routes.
+
+Accounts: who administers whose. Whoever sets a password, or creates a login, can sign in as that account
+until its owner changes the password; so no role may set a password it could then use to reach what it may
+not read itself:
+- An existing password is changed only by its owner, with the current one (POST /api/auth/password). The commune
+  admin never sets or resets anyone's password.
+- The commune admin creates a branch's first login only: for its secretary or deputy, while no member of the
+  branch has a login (a new branch). From then on the branch's own secretary and deputy create its logins; the
+  admin can never again hold a login of that branch. The first secretary changes the password the admin gave.
+- The branch's secretary and deputy create a login for a member of their branch who has none, and reset the
+  forgotten password of a plain member (role `member`), never of a secretary or deputy (their own: the owner's
+  change). Such a reset ends the member's sessions; the member sees that the old password no longer works.
+- Roles, deactivation and reactivation: the branch's secretary and deputy, and its commune admin (these give the
+  one who makes them no access). The branch keeps a secretary with a login (`last_secretary`).
+- Every such change (login created, password reset or changed, role changed, deactivated, reactivated, signed
+  out) ends the account's sessions at once (meeting/auth.py, token epochs) and is written to the account audit
+  (meeting/accounts.py), which the branch's secretary and deputy and its commune admin read.
+Phone numbers on the roster are for those who organise the branch (secretary, deputy, commune admin) only.
 """
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from meeting.api.common import principal
 from meeting.auth import Principal
-from meeting.db.models import Branch, Meeting, Member, User
+from meeting.db.models import Branch, Meeting, Member, RecordDocument, User
 from meeting.errors import Rejected
+from meeting.inputs import DB_INT_MAX
 
 
 def int_param(request: Request, name: str) -> int:
+    """A path id; one no database row can have (negative, past 2**63-1) is simply not found."""
     try:
-        return int(request.path_params[name])
+        value = int(request.path_params[name])
     except (KeyError, ValueError) as exc:
-        raise Rejected("not_found", status=404, what=name) from exc
+        raise Rejected("not_found", status=404, what=name.removesuffix("_id")) from exc
+    if not 0 <= value <= DB_INT_MAX:
+        raise Rejected("not_found", status=404, what=name.removesuffix("_id"))
+    return value
 
 
 def signed_in_member(request: Request) -> Principal:
@@ -77,6 +101,22 @@ def meeting_for_viewer(session: Session, who: Principal, meeting_id: int) -> Mee
     return meeting
 
 
+def record_for_reader(session: Session, who: Principal, meeting_id: int, number: int = 0) -> Meeting:
+    """A meeting whose record (`number` 0) or addendum (1, 2, ...) the caller may read, as
+    `common.record_reader` names them: the meeting's viewers read the draft and the sealed documents; a record
+    token (`record_only`, an invite link after its meeting) only its own meeting's, once sealed (409 before)."""
+    meeting = meeting_for_viewer(session, who, meeting_id)  # a record token names one meeting: the others are 404
+    if who.record_only:
+        document = session.scalar(
+            select(RecordDocument).where(RecordDocument.meeting_id == meeting.id, RecordDocument.number == number)
+        )
+        if document is None and number > 0:
+            raise Rejected("not_found", status=404, what="addendum")
+        if document is None or document.sealed_at is None:
+            raise Rejected("record_not_sealed", status=409)
+    return meeting
+
+
 def meeting_plan_for(session: Session, who: Principal, meeting_id: int) -> Meeting:
     """A meeting's plan (time, place, chair, clerk, planned agenda): its viewers, and the commune admin, who
     already sees the branch's meeting list; the live content stays behind `meeting_for_viewer`."""
@@ -106,3 +146,32 @@ def require_preparer(who: Principal, meeting: Meeting) -> None:
 def require_viewer(who: Principal, meeting: Meeting) -> None:
     if not who.may_see_meeting(meeting.branch_id, meeting.id):
         raise Rejected("not_found", status=404, what="meeting")
+
+
+def organises(session: Session, who: Principal, branch: Branch) -> bool:
+    """The branch's secretary or deputy, or its commune admin: those who see members' phone numbers."""
+    return who.may_manage_branch(branch.id) or administers(session, who, branch)
+
+
+def require_login_creation(session: Session, who: Principal, branch_id: int, role: str) -> None:
+    """May the caller create a login for a member of the branch (who has none), to hold branch role `role`?"""
+    if who.may_manage_branch(branch_id):
+        return
+    branch = session.get(Branch, branch_id)
+    if branch is None or not administers(session, who, branch):
+        raise Rejected("forbidden", status=403)
+    has_logins = session.scalar(
+        select(func.count()).select_from(Member).where(Member.branch_id == branch.id, Member.user_id.is_not(None))
+    )
+    if has_logins or role not in ("secretary", "deputy"):
+        raise Rejected("first_login_only", status=403)
+
+
+def require_password_reset(who: Principal, member: Member) -> None:
+    """May the caller set a new password for `member`'s existing login (a forgotten password)?"""
+    if who.member_id is not None and who.member_id == member.id:
+        raise Rejected("password_owner_only", status=403)  # one's own: POST /api/auth/password, current one too
+    if not who.may_manage_branch(member.branch_id):
+        raise Rejected("password_owner_only", status=403)  # the commune admin included
+    if member.role != "member":
+        raise Rejected("password_reset_not_allowed", status=403)

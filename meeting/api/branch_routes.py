@@ -13,17 +13,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from meeting.accounts import branch_account_events, record_account_event, revoked
 from meeting.api.access import (
     admin_commune_id,
     int_param,
     manageable_branch,
+    organises,
+    require_login_creation,
+    require_password_reset,
     signed_in_member,
     visible_branch,
     visible_member,
 )
 from meeting.api.common import ctx, parse_body, principal
 from meeting.api.openapi import describe
-from meeting.auth import hash_password
+from meeting.auth import Principal, hash_password, revoke_sessions
 from meeting.db.models import Branch, Member, User
 from meeting.domain.model import Category
 from meeting.errors import Rejected
@@ -102,14 +106,15 @@ def branch_to_json(branch: Branch) -> dict[str, Any]:
     }
 
 
-def member_to_json(member: Member) -> dict[str, Any]:
+def member_to_json(member: Member, with_phone: bool = True) -> dict[str, Any]:
+    """`with_phone`: False for a caller who does not organise the branch (phone numbers are theirs only)."""
     return {
         "id": member.id,
         "branch_id": member.branch_id,
         "full_name": member.full_name,
         "category": member.category,
         "role": member.role,
-        "phone": member.phone,
+        "phone": member.phone if with_phone else None,
         "active": member.active,
         "username": member.user.username if member.user else None,
     }
@@ -193,8 +198,9 @@ def list_members(request: Request) -> JSONResponse:
     who = principal(request)
     with ctx(request).sessions() as session:
         branch = visible_branch(session, who, int_param(request, "branch_id"))
+        with_phone = organises(session, who, branch)
         members = session.scalars(select(Member).where(Member.branch_id == branch.id).order_by(Member.id))
-        return JSONResponse({"members": [member_to_json(m) for m in members]})
+        return JSONResponse({"members": [member_to_json(m, with_phone) for m in members]})
 
 
 @describe("Add a member to the roster, optionally with a login", body=MemberCreate, status=201)
@@ -209,6 +215,7 @@ async def create_member(request: Request) -> JSONResponse:
             branch = manageable_branch(session, who, int_param(request, "branch_id"))
             user = None
             if body.username is not None:
+                require_login_creation(session, who, branch.id, body.role)
                 if session.scalar(select(func.count()).select_from(User).where(User.username == body.username)):
                     raise taken
                 user = User(username=body.username, password_hash=password_hash, display_name=body.full_name)
@@ -227,6 +234,10 @@ async def create_member(request: Request) -> JSONResponse:
             )
             session.add(member)
             session.flush()
+            if user is not None:
+                record_account_event(
+                    session, request, who, "login_created", subject_member_id=member.id, detail=user.username
+                )
             session.refresh(member)
             return member_to_json(member)
 
@@ -237,19 +248,21 @@ async def create_member(request: Request) -> JSONResponse:
 def get_member(request: Request) -> JSONResponse:
     who = principal(request)
     with ctx(request).sessions() as session:
-        return JSONResponse(member_to_json(visible_member(session, who, int_param(request, "member_id"))))
+        member = visible_member(session, who, int_param(request, "member_id"))
+        return JSONResponse(member_to_json(member, organises(session, who, member.branch)))
 
 
-@describe("Change a member (name, category, role, phone, password, active)", body=MemberUpdate)
+@describe("Change a member (name, category, role, phone, active; a login or a password reset)", body=MemberUpdate)
 async def update_member(request: Request) -> JSONResponse:
     who = principal(request)
     body = await parse_body(request, MemberUpdate)
     password_hash = await anyio.to_thread.run_sync(hash_password, body.password) if body.password else None
-    taken = Rejected("conflict", status=409, detail=f"username {body.username} is taken")
     with ctx(request).sessions.begin() as session:
         member = visible_member(session, who, int_param(request, "member_id"))
         manageable_branch(session, who, member.branch_id)
+        _check_login_change(session, who, member, body, password_hash)  # before anything changes
         secretaries = _secretaries(session, member.branch_id)
+        before = (member.role, member.active)
         for name in ("full_name", "role", "phone", "active"):
             value = getattr(body, name)
             if value is not None:
@@ -257,23 +270,66 @@ async def update_member(request: Request) -> JSONResponse:
         if body.category is not None:
             member.category = body.category.value
         if body.username is not None:
-            if member.user is not None:
-                raise Rejected("bad_request", status=422, detail="this member has a login already")
-            if password_hash is None:
-                raise Rejected("bad_request", status=422, detail="username and password go together")
-            if session.scalar(select(func.count()).select_from(User).where(User.username == body.username)):
-                raise taken
-            member.user = User(username=body.username, password_hash=password_hash, display_name=member.full_name)
-            try:
-                session.flush()
-            except IntegrityError:  # the same name created by another request since the check above
-                raise taken from None
+            _create_login(session, member, body.username, password_hash)
+            record_account_event(
+                session, request, who, "login_created", subject_member_id=member.id, detail=body.username
+            )
         elif password_hash is not None:
-            if member.user is None:
-                raise Rejected("bad_request", status=422, detail="this member has no login")
             member.user.password_hash = password_hash
+            revoke_sessions(session, user_id=member.user_id)
+            record_account_event(session, request, who, "password_reset", subject_member_id=member.id)
         _keep_a_secretary(session, member.branch_id, secretaries)
-        return JSONResponse(member_to_json(member))
+        ended = _record_role_and_activity(session, request, who, member, before)
+        data = member_to_json(member)
+    if ended or password_hash is not None:
+        revoked(request)
+    return JSONResponse(data)
+
+
+def _check_login_change(
+    session: Session, who: Principal, member: Member, body: MemberUpdate, password_hash: str | None
+) -> None:
+    """The account rules of meeting/api/access.py for a login created or a password reset by someone else."""
+    if body.username is not None:
+        if member.user is not None:
+            raise Rejected("bad_request", status=422, detail="this member has a login already")
+        if password_hash is None:
+            raise Rejected("bad_request", status=422, detail="username and password go together")
+        require_login_creation(session, who, member.branch_id, body.role or member.role)
+    elif password_hash is not None:
+        if member.user is None:
+            raise Rejected("bad_request", status=422, detail="this member has no login")
+        require_password_reset(who, member)
+        if body.role not in (None, "member"):  # not a reset on the way to becoming an organiser
+            raise Rejected("password_reset_not_allowed", status=403)
+
+
+def _create_login(session: Session, member: Member, username: str, password_hash: str | None) -> None:
+    taken = Rejected("conflict", status=409, detail=f"username {username} is taken")
+    if session.scalar(select(func.count()).select_from(User).where(User.username == username)):
+        raise taken
+    member.user = User(username=username, password_hash=password_hash, display_name=member.full_name)
+    try:
+        session.flush()
+    except IntegrityError:  # the same name created by another request since the check above
+        raise taken from None
+
+
+def _record_role_and_activity(
+    session: Session, request: Request, who: Principal, member: Member, before: tuple[str, bool]
+) -> bool:
+    """A changed role or a (de)activation ends the member's sessions and goes to the audit; True if any did."""
+    role, active = before
+    changes = []
+    if member.role != role:
+        changes.append(("role_changed", f"{role} -> {member.role}"))
+    if member.active != active:
+        changes.append(("reactivated" if member.active else "deactivated", ""))
+    for action, detail in changes:
+        record_account_event(session, request, who, action, subject_member_id=member.id, detail=detail)
+    if changes:
+        revoke_sessions(session, user_id=member.user_id, member_id=member.id)
+    return bool(changes)
 
 
 def _secretaries(session: Session, branch_id: int) -> int:
@@ -299,9 +355,22 @@ def deactivate_member(request: Request) -> JSONResponse:
         member = visible_member(session, who, int_param(request, "member_id"))
         manageable_branch(session, who, member.branch_id)
         secretaries = _secretaries(session, member.branch_id)
+        before = (member.role, member.active)
         member.active = False
         _keep_a_secretary(session, member.branch_id, secretaries)
-        return JSONResponse(member_to_json(member))
+        ended = _record_role_and_activity(session, request, who, member, before)
+        data = member_to_json(member)
+    if ended:
+        revoked(request)
+    return JSONResponse(data)
+
+
+@describe("The branch's account audit: logins created, passwords reset or changed, roles, (de)activations, sign-outs")
+def list_account_events(request: Request) -> JSONResponse:
+    who = principal(request)
+    with ctx(request).sessions() as session:
+        branch = manageable_branch(session, who, int_param(request, "branch_id"))
+        return JSONResponse({"events": branch_account_events(session, branch.id)})
 
 
 routes: list[BaseRoute] = [
@@ -314,4 +383,5 @@ routes: list[BaseRoute] = [
     Route("/api/members/{member_id:int}", get_member, methods=["GET"]),
     Route("/api/members/{member_id:int}", update_member, methods=["PATCH"]),
     Route("/api/members/{member_id:int}", deactivate_member, methods=["DELETE"]),
+    Route("/api/branches/{branch_id:int}/account-events", list_account_events, methods=["GET"]),
 ]

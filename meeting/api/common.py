@@ -8,47 +8,104 @@ from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.types import Message, Receive
 
-from meeting.auth import Principal, decode_access_token
+from meeting.auth import Principal, check_not_revoked, decode_access_token, decode_record_token, is_record_token
 from meeting.context import AppContext
 from meeting.errors import Rejected
+from meeting.inputs import untrusted_json
+from meeting.throttle import caller_address
 
 Body = TypeVar("Body", bound=BaseModel)
 MAX_JSON_BYTES = 1_000_000
+UPLOAD_OVERHEAD = 64 * 1024  # multipart boundaries and headers on top of the file itself
 
 
 def ctx(request: Request) -> AppContext:
     return request.app.state.ctx
 
 
-def principal(request: Request) -> Principal:
-    """The authenticated caller; every route but login and invite exchange calls this first."""
+def _bearer(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    if scheme.lower() != "bearer" or not token.strip():
         raise Rejected("unauthenticated", status=401)
-    return decode_access_token(token.strip(), ctx(request).settings.secret_key)
+    return token.strip()
+
+
+def _checked(request: Request, who: Principal) -> Principal:
+    """Refuse a token issued before its account's last sign-out, password change, role change or deactivation
+    (401 token_revoked): one primary-key lookup per request (bench/token_check.py)."""
+    with ctx(request).sessions() as session:
+        check_not_revoked(session, who)
+    # A password re-entered later in this request (signing the record) is counted against this address.
+    caller_address.set(client_address(request))
+    return who
+
+
+def principal(request: Request) -> Principal:
+    """The authenticated caller; every route but login and invite exchange calls this first (or, for the routes
+    that read a meeting's record, `record_reader`). A record token is refused here (403 record_token_only), and so
+    is a revoked one (see `_checked`)."""
+    return _checked(request, decode_access_token(_bearer(request), ctx(request).settings.secret_key))
+
+
+def record_reader(request: Request) -> Principal:
+    """The caller of a route that reads a meeting's record: whoever `principal` accepts, or the holder of a record
+    token (what an invite link gives once its meeting has ended). Such a caller is `record_only`; the routes
+    that call this pass it to `access.record_for_reader`, which keeps it to its own meeting's sealed record."""
+    token = _bearer(request)
+    if is_record_token(token):
+        return _checked(request, decode_record_token(token, ctx(request).settings.secret_key))
+    return principal(request)
+
+
+def client_address(request: Request) -> str:
+    """The caller's address: the peer's, or the one a proxy named in FORWARDED_ALLOW_IPS forwarded (uvicorn)."""
+    return request.client.host if request.client else "unknown"
+
+
+def body_too_large(limit: int) -> Rejected:
+    return Rejected("bad_request", status=413, detail=f"body larger than {limit} bytes")
+
+
+class _CappedReceive:
+    """The request's receive, raising `refusal` once the body read so far passes `limit` bytes."""
+
+    def __init__(self, receive: Receive, limit: int, refusal: Rejected) -> None:
+        self.receive, self.limit, self.refusal, self.size = receive, limit, refusal, 0
+
+    async def __call__(self) -> Message:
+        message = await self.receive()
+        if message["type"] == "http.request":
+            self.size += len(message.get("body", b""))
+            if self.size > self.limit:
+                raise self.refusal
+        return message
+
+
+def capped(request: Request, limit: int, refusal: Rejected | None = None) -> Request:
+    """The same request, its body cut off at `limit` bytes: a declared length over it is refused at once, and
+    reading it (`stream()`, `body()`, `form()`) raises `refusal` (413) as soon as it passes, never after taking it
+    whole. Every route that reads a body reads it through this (`read_limited`, uploads)."""
+    refusal = refusal or body_too_large(limit)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise refusal
+    return Request(request.scope, _CappedReceive(request.receive, limit, refusal))
 
 
 async def read_limited(request: Request, limit: int = MAX_JSON_BYTES) -> bytes:
-    """The request body, refused as soon as it passes `limit` bytes (never buffered whole first)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise Rejected("bad_request", status=413, detail=f"body larger than {limit} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise Rejected("bad_request", status=413, detail=f"body larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    """The request body, refused (413) as soon as it passes `limit` bytes."""
+    return b"".join([chunk async for chunk in capped(request, limit).stream()])
 
 
 async def parse_body(request: Request, model: type[Body]) -> Body:
     """The JSON body validated by `model`; call `principal(request)` first, so strangers learn nothing."""
-    raw = await read_limited(request)
+    raw = await read_limited(request) or b"{}"
+    untrusted_json(raw, limit=MAX_JSON_BYTES)  # depth and NUL: refused here, whatever the model says
     try:
-        return model.model_validate_json(raw or b"{}")
+        return model.model_validate_json(raw)
     except ValidationError as exc:
         raise Rejected("bad_request", status=422, detail=validation_summary(exc)) from exc
 

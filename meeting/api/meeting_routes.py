@@ -32,18 +32,19 @@ from meeting.db.models import Meeting, Member
 from meeting.domain.commands import Actor, parse_command
 from meeting.domain.model import MeetingKind
 from meeting.errors import Rejected
+from meeting.inputs import DbId, Moment, Seq
 from meeting.templates import TEMPLATES
 from meeting.views import state_to_json
 
 Title = Annotated[str, Field(min_length=1, max_length=300)]
-MemberRef = Annotated[int, Field(ge=1)]
+MemberRef = DbId
 
 
 class MeetingCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: MeetingKind
     title: Title
-    scheduled_at: datetime
+    scheduled_at: Moment
     place: Annotated[str, Field(max_length=300)] = ""
     chair_id: MemberRef | None = None
     clerk_id: MemberRef | None = None
@@ -53,7 +54,7 @@ class MeetingCreate(BaseModel):
 class MeetingUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: Title | None = None
-    scheduled_at: datetime | None = None
+    scheduled_at: Moment | None = None
     place: Annotated[str, Field(max_length=300)] | None = None
     chair_id: MemberRef | None = None
     clerk_id: MemberRef | None = None
@@ -89,7 +90,7 @@ class CommandBody(BaseModel):
 
 class JournalQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    after: Annotated[int, Field(ge=0, description="the last sequence number the caller has")] = 0
+    after: Annotated[Seq, Field(description="the last sequence number the caller has")] = 0
     limit: Annotated[int, Field(ge=1, le=1000)] = 1000
 
 

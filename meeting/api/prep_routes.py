@@ -23,13 +23,11 @@ from starlette.routing import BaseRoute, Route
 
 from meeting import commune, documents, planning, reports, stats
 from meeting.api.access import int_param, may_prepare, require_preparer, require_viewer
-from meeting.api.common import ctx, parse_body, principal
+from meeting.api.common import UPLOAD_OVERHEAD, capped, ctx, parse_body, principal
 from meeting.auth import Principal
 from meeting.db.models import Meeting, Member, ReportSubmission
 from meeting.errors import Rejected
-
-UPLOAD_OVERHEAD = 64 * 1024  # multipart boundaries and headers on top of the file itself
-
+from meeting.inputs import FIRST_YEAR, LAST_YEAR, DbId, refuse_nul
 
 # -- who is asking: see meeting.api.access ------------------------------------------------------------------
 _int = int_param
@@ -73,8 +71,8 @@ def get_plan(request: Request) -> JSONResponse:
 
 class SpeakersBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    presenter_id: Annotated[int, Field(ge=1)] | None = None
-    designated_speakers: Annotated[list[Annotated[int, Field(ge=1)]], Field(max_length=50)] = []
+    presenter_id: DbId | None = None
+    designated_speakers: Annotated[list[DbId], Field(max_length=50)] = []
 
 
 async def put_speakers(request: Request) -> JSONResponse:
@@ -112,24 +110,18 @@ def list_documents(request: Request) -> JSONResponse:
 
 async def _read_upload(request: Request, limit: int) -> tuple[str, bytes, str, str]:
     """(filename, data, kind, title) from a multipart form (field `file`) or a raw body (?filename=)."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + UPLOAD_OVERHEAD:
-        raise documents.too_large(limit)
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        async with request.form(max_files=1, max_fields=4) as form:
+        form_request = capped(request, limit + UPLOAD_OVERHEAD, documents.too_large(limit))
+        async with form_request.form(max_files=1, max_fields=4) as form:
             upload = form.get("file")
             if upload is None or isinstance(upload, str):
                 raise Rejected("bad_request", status=422, detail="file: a file is required")
-            data = await upload.read(limit + 1)
-            kind, title = str(form.get("kind") or "other"), str(form.get("title") or "")
+            data = await upload.read(limit + 1)  # one byte over: check_upload refuses it
+            kind = refuse_nul(str(form.get("kind") or "other"), "kind")
+            title = refuse_nul(str(form.get("title") or ""), "title")
             return upload.filename or "", data, kind, title
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            break  # stop reading: check_upload refuses it with the size error
-        chunks.append(chunk)
-    data = b"".join(chunks) + (b"\x00" if size > limit else b"")
+    # A raw body (the file itself): refused at the first byte past the limit, so nothing cut short is stored.
+    data = b"".join([chunk async for chunk in capped(request, limit, documents.too_large(limit)).stream()])
     params = request.query_params
     return params.get("filename", ""), data, params.get("kind", "other"), params.get("title", "")
 
@@ -170,7 +162,7 @@ async def upload_document(request: Request) -> JSONResponse:
 
 class DistributeBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    document_ids: Annotated[list[int], Field(max_length=100)] | None = None  # None: every one not yet distributed
+    document_ids: Annotated[list[DbId], Field(max_length=100)] | None = None  # None: every one not yet distributed
 
 
 async def distribute(request: Request) -> JSONResponse:
@@ -408,6 +400,8 @@ def _period(request: Request) -> tuple[datetime | None, datetime | None]:
             moment = datetime.fromisoformat(value)
         except ValueError as exc:
             raise Rejected("bad_request", status=422, detail=f"{name}: an ISO date") from exc
+        if not FIRST_YEAR <= moment.year <= LAST_YEAR:  # the window's arithmetic must stay within datetime's range
+            raise Rejected("bad_request", status=422, detail=f"{name}: a year from {FIRST_YEAR} to {LAST_YEAR}")
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
     return parse("since"), parse("until")

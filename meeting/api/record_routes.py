@@ -3,15 +3,17 @@ verification of the record and of an uploaded file; resolutions and their "5 rõ
 resolution's items for the review step; a member's own items. Plus the record viewer's and verifier's pages.
 
 Who may do what: members of the meeting's branch read (an invite link reaches its own meeting's record, so a
-remote member can read the draft at the adoption step); only the meeting's chair and clerk sign and write
-addenda; the branch's secretary or deputy and the meeting's chair and clerk draft resolutions; an action item's
-assignee may mark it done. Anyone else is told the meeting does not exist (404).
+remote member can read the draft at the adoption step; after the meeting the same link gives a record token,
+which reads that meeting's sealed record and nothing else: `record_reader` and `record_for_reader`, called by
+the four read routes); only the meeting's chair and clerk sign and write addenda; the branch's secretary or
+deputy and the meeting's chair and clerk draft resolutions; an action item's assignee may mark it done. Anyone
+else is told the meeting does not exist (404).
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,12 +25,22 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from meeting import journal
-from meeting.api.access import int_param, meeting_for_viewer, require_preparer
-from meeting.api.common import ctx, parse_body, principal, read_limited
+from meeting.api.access import int_param, meeting_for_viewer, record_for_reader, require_preparer
+from meeting.api.common import (
+    UPLOAD_OVERHEAD,
+    body_too_large,
+    capped,
+    ctx,
+    parse_body,
+    principal,
+    read_limited,
+    record_reader,
+)
 from meeting.api.openapi import describe
 from meeting.auth import Principal
 from meeting.db.models import ActionItem, Meeting, Resolution
 from meeting.errors import Rejected
+from meeting.inputs import Day, DbId
 from meeting.record import resolutions as res
 from meeting.record import seal
 from meeting.record.html import page, render_html
@@ -59,9 +71,9 @@ class ActionBody(BaseModel):
     """One action item, "5 rõ": every field is needed (a missing one is named in the error)."""
 
     model_config = ConfigDict(extra="forbid")
-    assignee_id: Annotated[int, Field(ge=1)] | None = None
+    assignee_id: DbId | None = None
     task: Annotated[str, Field(max_length=2000)] | None = None
-    deadline: date | None = None
+    deadline: Day | None = None
     responsible: Short | None = None
     expected_result: Annotated[str, Field(max_length=2000)] | None = None
 
@@ -92,6 +104,11 @@ def _viewed_meeting(session: Session, request: Request, who: Principal) -> Meeti
     return meeting_for_viewer(session, who, int_param(request, "meeting_id"))
 
 
+def _read_record(session: Session, request: Request, who: Principal, number: int = 0) -> Meeting:
+    """The meeting whose record (or addendum `number`) the caller, from `record_reader`, reads."""
+    return record_for_reader(session, who, int_param(request, "meeting_id"), number)
+
+
 def _draft(session: Session, request: Request, meeting: Meeting) -> seal.Draft:
     recorded = journal.read(session, meeting.id)
     return seal.make_draft(session, meeting, recorded, seal.recordings_dir_of(ctx(request).settings))
@@ -99,12 +116,12 @@ def _draft(session: Session, request: Request, meeting: Meeting) -> seal.Draft:
 
 @describe("The meeting's minutes (biên bản): the draft made from the journal, or the sealed record", tag="record")
 def get_record(request: Request) -> JSONResponse:
-    who = principal(request)
+    who = record_reader(request)
     with ctx(request).sessions() as session:
-        meeting = _viewed_meeting(session, request, who)
+        meeting = _read_record(session, request, who)
         document = seal.record_document(session, meeting.id)
         draft = None if document is not None and document.sealed_at is not None else _draft(session, request, meeting)
-        return JSONResponse(seal.record_status(session, meeting, draft, document))
+        return JSONResponse(seal.record_status(session, meeting, draft, document, ctx(request).settings.seal))
 
 
 def _file_response(body: bytes, fmt: str, filename: str) -> Response:
@@ -116,12 +133,12 @@ def _file_response(body: bytes, fmt: str, filename: str) -> Response:
 
 @describe("The minutes as a file: .docx, .pdf or .html (the sealed files once signed)", tag="record")
 def get_record_file(request: Request) -> Response:
-    who = principal(request)
+    who = record_reader(request)
     fmt = request.path_params["fmt"]
     if fmt not in FORMATS:
         raise Rejected("not_found", status=404, what="format")
     with ctx(request).sessions() as session:
-        meeting = _viewed_meeting(session, request, who)
+        meeting = _read_record(session, request, who)
         document = seal.record_document(session, meeting.id)
         sealed = document is not None and document.sealed_at is not None
         filename = f"bien-ban-{meeting.id}{'' if sealed else '-du-thao'}.{fmt}"
@@ -153,9 +170,9 @@ async def sign(request: Request) -> JSONResponse:
 
 @describe("Check the sealed record: journal chain and head, minutes made again from the journal, file hashes")
 def verify_record(request: Request) -> JSONResponse:
-    who = principal(request)
+    who = record_reader(request)
     with ctx(request).sessions() as session:
-        meeting = _viewed_meeting(session, request, who)
+        meeting = _read_record(session, request, who)
         return JSONResponse(seal.verify_record(session, meeting.id))
 
 
@@ -185,13 +202,13 @@ async def sign_addendum(request: Request) -> JSONResponse:
 
 @describe("An addendum as a file: .docx, .pdf or .html")
 def get_addendum_file(request: Request) -> Response:
-    who = principal(request)
+    who = record_reader(request)
     fmt = request.path_params["fmt"]
     if fmt not in FORMATS:
         raise Rejected("not_found", status=404, what="format")
     number = int_param(request, "number")
     with ctx(request).sessions() as session:
-        meeting = _viewed_meeting(session, request, who)
+        meeting = _read_record(session, request, who, number)
         record = seal.record_document(session, meeting.id)
         document = seal.record_document(session, meeting.id, number) if number > 0 else None
         if record is None or document is None:
@@ -212,15 +229,23 @@ async def verify_upload(request: Request) -> JSONResponse:
         raise Rejected("forbidden", status=403)
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
-        form = await request.form(max_files=1, max_fields=2, max_part_size=MAX_UPLOAD)
-        upload = form.get("file")
-        data = await upload.read() if upload is not None and not isinstance(upload, str) else b""
+        form_request = capped(request, MAX_UPLOAD + UPLOAD_OVERHEAD)
+        async with form_request.form(max_files=1, max_fields=2) as form:
+            upload = form.get("file")
+            data = await upload.read(MAX_UPLOAD + 1) if upload is not None and not isinstance(upload, str) else b""
+        if len(data) > MAX_UPLOAD:
+            raise body_too_large(MAX_UPLOAD)
     else:
         data = await read_limited(request, MAX_UPLOAD)
     if not data:
         raise Rejected("file_missing", status=422)
-    with ctx(request).sessions() as session:
-        return JSONResponse(seal.verify_file(session, who, data))
+    context = ctx(request)
+
+    def verify() -> dict[str, Any]:  # in a worker thread: checking the signature is work, and pyHanko runs its own loop
+        with context.sessions() as session:
+            return seal.verify_file(session, who, data, context.settings.seal)
+
+    return JSONResponse(await anyio.to_thread.run_sync(verify))
 
 
 # -- resolutions and action items -------------------------------------------------------------------------------------
@@ -396,31 +421,45 @@ PAGE_HEADERS = {
 }
 
 
-def _net_module(request: Request) -> str:
+def _static_prefix(request: Request) -> str:
+    """The versioned prefix of static/ the pages' modules are served from (see meeting/web.py)."""
     from meeting.web import static_files
 
-    return f"/static/{static_files(request).version}/js/net.js"
+    return f"/static/{static_files(request).version}/"
+
+
+LOADING = (
+    '<p id="loading" class="after-loading" role="status"><span class="spinner" aria-hidden="true"></span>'
+    '<span data-i18n="record.loading"></span></p>'
+)
 
 
 def record_page(request: Request) -> HTMLResponse:
-    """The record viewer: a shell (no data), like every page; the script reads the record with the member's token."""
-    body = (
-        f'<main id="app" data-meeting="{int_param(request, "meeting_id")}" data-net="{_net_module(request)}">'
-        '<p class="muted">Đang tải biên bản… / Loading the minutes…</p></main>'
+    """The record viewer: a shell (no data), like every page; the script reads the record with the member's token,
+    shows who has signed, and lets the chair and the clerk sign and write addenda."""
+    meeting_id = int_param(request, "meeting_id")
+    main = (
+        '<p><a id="back" href="/" data-i18n="record.back.home"></a></p>'
+        f'{LOADING}<div id="failed" class="notice" role="alert" hidden></div><div id="content" hidden></div>'
     )
-    return HTMLResponse(page("Biên bản cuộc họp", "/web/record/record.js", body), headers=PAGE_HEADERS)
+    body = page("record.pageTitle", _static_prefix(request), main, {"meeting": str(meeting_id)})
+    return HTMLResponse(body, headers=PAGE_HEADERS)
 
 
 def verify_page(request: Request) -> HTMLResponse:
-    body = (
-        f'<main id="app" data-verify="1" data-net="{_net_module(request)}">'
-        "<h1>Kiểm tra biên bản / Check a record</h1>"
-        "<p>Chọn tệp biên bản (DOCX hoặc PDF) đã nhận được. / Choose the record file (DOCX or PDF) you received.</p>"
-        '<p><label for="file">Tệp / File</label> <input id="file" type="file" accept=".pdf,.docx"></p>'
-        '<p><button id="check" type="button" class="btn">Kiểm tra / Check</button></p>'
-        '<div id="result" role="status" aria-live="polite"></div></main>'
+    """The verifier: choose a DOCX or PDF; the script asks POST /api/records/verify whether it is a sealed file."""
+    main = (
+        '<p><a id="back" href="/" data-i18n="record.back.home"></a></p>'
+        '<section class="card stack" aria-labelledby="verify-heading">'
+        '<h2 id="verify-heading" data-i18n="record.verifyHeading"></h2>'
+        '<p data-i18n="record.verifyHelp"></p>'
+        '<div class="field"><label for="file" data-i18n="record.verifyFile"></label>'
+        '<input id="file" type="file" accept=".pdf,.docx,application/pdf"></div>'
+        '<button id="check" type="button" class="btn btn-primary" data-i18n="record.verifyCheck"></button>'
+        '<div id="result" role="status" aria-live="polite"></div></section>'
     )
-    return HTMLResponse(page("Kiểm tra biên bản", "/web/record/record.js", body), headers=PAGE_HEADERS)
+    body = page("record.verifyTitle", _static_prefix(request), main, {"verify": "1"})
+    return HTMLResponse(body, headers=PAGE_HEADERS)
 
 
 def record_js(request: Request) -> Response:

@@ -84,6 +84,9 @@ class User(Base):
     # The commune an admin oversees: they see that commune's branches and no other.
     commune_id: Mapped[int | None] = mapped_column(ForeignKey("communes.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Raised by a password change, a sign-out, a role change or a deactivation: every access token issued
+    # before (it carries the value it was issued with) is refused from then on (meeting/auth.py).
+    token_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     member: Mapped[Member | None] = relationship(back_populates="user", uselist=False)
 
@@ -102,6 +105,9 @@ class Member(Base):
     phone: Mapped[str] = mapped_column(String(30), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # As User.token_epoch, for tokens without a login (from an invite link): raised by a sign-out, a role change
+    # or a deactivation.
+    token_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     branch: Mapped[Branch] = relationship(back_populates="members")
     user: Mapped[User | None] = relationship(back_populates="member")
@@ -187,6 +193,8 @@ class MinuteEntry(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revision_count: Mapped[int] = mapped_column(Integer, default=1)
+    # Its rank among its item's entries as the clerk ordered them (votes and conclusions live in their own tables).
+    position: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class MinuteRevision(Base):
@@ -398,6 +406,10 @@ class RecordDocument(Base):
     pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
     docx_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     pdf_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The PDF's digital seal (meeting/record/digital_seal.py), when a key was configured at sealing: the
+    # certificate's subject common name and the signing time written in the file. None: the PDF is not signed.
+    pdf_signer: Mapped[str | None] = mapped_column(String(300))
+    pdf_signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class RecordSignature(Base):
@@ -413,3 +425,26 @@ class RecordSignature(Base):
     name: Mapped[str] = mapped_column(String(200))  # as printed under the signature
     content_sha256: Mapped[str] = mapped_column(String(64))
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# -- accounts (issue 13) ---------------------------------------------------------------------------------------------
+class AccountEvent(Base):
+    """One change to someone's account: who did it to whom, what, when, from which address. Never updated or
+    deleted; read by the branch's secretary and deputy and by its commune admin (meeting/api/access.py)."""
+
+    __tablename__ = "account_events"
+    __table_args__ = (Index("ix_account_events_branch", "branch_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # login_created | password_reset | password_changed | role_changed | deactivated | reactivated | signed_out
+    action: Mapped[str] = mapped_column(String(30))
+    detail: Mapped[str] = mapped_column(String(200), default="")  # e.g. "member -> deputy"
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    actor_name: Mapped[str] = mapped_column(String(200), default="")  # as it was then, kept if the row goes
+    subject_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    subject_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    subject_name: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(String(64), default="")

@@ -12,9 +12,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from meeting.domain.model import AttendanceMode, Choice, EntryKind, HandKind
+from meeting.inputs import DbId
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-MemberId = Annotated[int, Field(ge=1)]
+MemberId = DbId
 ShortText = Annotated[str, Field(min_length=1, max_length=1000)]
 LongText = Annotated[str, Field(min_length=1, max_length=20000)]
 Count = Annotated[int, Field(ge=0, le=10000)]
@@ -209,6 +210,18 @@ class ReviseEntry(_Command):
     speaker_id: MemberId | None = None
 
 
+class MoveEntry(_Command):
+    """The clerk moves an entry one place up or down among what its item's minutes say (entries, votes, the
+    chair's conclusion), so the record reads in the order things happened."""
+
+    type: Literal["move_entry"] = "move_entry"
+    entry_id: Id
+    direction: Literal["up", "down"]
+
+
+# The clerk's work on the minutes: the only commands still taken after the meeting ends (until the record is sealed).
+MINUTE_COMMANDS = (WriteEntry, ReviseEntry, MoveEntry)
+
 Command = Annotated[
     StartMeeting
     | EndMeeting
@@ -234,7 +247,8 @@ Command = Annotated[
     | RecordHallCount
     | CloseVote
     | WriteEntry
-    | ReviseEntry,
+    | ReviseEntry
+    | MoveEntry,
     Field(discriminator="type"),
 ]
 

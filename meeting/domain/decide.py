@@ -19,6 +19,7 @@ from meeting.domain.model import (
     ItemStatus,
     MeetingState,
     MeetingStatus,
+    MinutePlace,
     VoteStatus,
 )
 from meeting.domain.rules import hall_voters_without_ballot, may_vote, tally
@@ -29,7 +30,7 @@ def decide(state: MeetingState, command: cmd.Command, actor: Actor, now: datetim
     if not state.opened:
         raise Rejected("journal_not_opened")
     # After the end only the minutes may still be completed (until the record is sealed).
-    if state.status == MeetingStatus.ENDED and not isinstance(command, cmd.WriteEntry | cmd.ReviseEntry):
+    if state.status == MeetingStatus.ENDED and not isinstance(command, cmd.MINUTE_COMMANDS):
         raise Rejected("meeting_ended")
     return _decide(command, state, actor, now.isoformat())
 
@@ -459,3 +460,30 @@ def _(command: cmd.ReviseEntry, state, actor, at):
     if command.text == entry.text and speaker_id == entry.speaker_id:
         raise Rejected("entry_unchanged")
     return [ev.EntryRevised(at=at, entry_id=entry.id, speaker_id=speaker_id, text=command.text, by=actor.member_id)]
+
+
+@_decide.register
+def _(command: cmd.MoveEntry, state, actor, at):
+    _require_clerk(state, actor, "move entries in the minutes")
+    entry = state.minutes.get(command.entry_id)
+    if entry is None:
+        raise Rejected("unknown_entry", status=404)
+    places = state.minutes_of(entry.item_id)
+    here = places.index(MinutePlace("entry", entry.id))
+    there = here - 1 if command.direction == "up" else here + 1
+    if there < 0:
+        raise Rejected("entry_already_first")
+    if there >= len(places):
+        raise Rejected("entry_already_last")
+    passed = places[there]
+    return [
+        ev.EntryMoved(
+            at=at,
+            entry_id=entry.id,
+            item_id=entry.item_id,
+            position=there,
+            passed_kind=passed.kind,
+            passed_ref=passed.ref,
+            by=actor.member_id,
+        )
+    ]

@@ -211,6 +211,18 @@ class EntryRevised(_Event):
     by: int | None
 
 
+class EntryMoved(_Event):
+    """An entry now stands at `position` (0-based) among what its item's minutes say, votes and conclusion included."""
+
+    type: Literal["entry_moved"] = "entry_moved"
+    entry_id: str
+    item_id: str
+    position: int
+    passed_kind: Literal["entry", "vote", "conclusion"]  # what it moved past, now on its other side
+    passed_ref: str
+    by: int | None
+
+
 Event = Annotated[
     JournalOpened
     | MeetingStarted
@@ -234,7 +246,8 @@ Event = Annotated[
     | HallCountRecorded
     | VoteClosed
     | EntryWritten
-    | EntryRevised,
+    | EntryRevised
+    | EntryMoved,
     Field(discriminator="type"),
 ]
 

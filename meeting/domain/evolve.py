@@ -6,7 +6,7 @@ it stands. Only the containers an event touches are copied.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from functools import singledispatch
 
@@ -24,6 +24,7 @@ from meeting.domain.model import (
     MeetingState,
     MeetingStatus,
     MinuteEntry,
+    MinutePlace,
     Participant,
     PersistentMap,
     Revision,
@@ -57,6 +58,18 @@ def _with_entry(minutes, entry: MinuteEntry) -> PersistentMap:
     grow all meeting long, and a copy per entry made a rebuild quadratic)."""
     shared = minutes if isinstance(minutes, PersistentMap) else PersistentMap(minutes)
     return shared.set(entry.id, entry)
+
+
+def _placed(state: MeetingState, item_id: str, place: MinutePlace, position: int | None = None) -> Mapping:
+    """The item's minutes with `place` (taken out if it was there) at `position`, or last."""
+    places = [p for p in state.minutes_of(item_id) if p != place]
+    places.insert(len(places) if position is None else position, place)
+    return _with(state.minute_order, item_id, tuple(places))
+
+
+def _appended(state: MeetingState, item_id: str, place: MinutePlace) -> Mapping:
+    """The item's minutes with a new `place` last (an entry or a vote is placed once: nothing to take out)."""
+    return _with(state.minute_order, item_id, (*state.minutes_of(item_id), place))
 
 
 def _set_item(state: MeetingState, item_id: str, **changes) -> tuple[AgendaItem, ...]:
@@ -132,7 +145,12 @@ def _(event: ev.AgendaReordered, state: MeetingState) -> MeetingState:
 
 @_apply.register
 def _(event: ev.ItemConcluded, state: MeetingState) -> MeetingState:
-    return replace(state, agenda=_set_item(state, event.item_id, conclusion=event.text))
+    # The conclusion stands where it was last given: a second conclusion replaces the first, after what came between.
+    return replace(
+        state,
+        agenda=_set_item(state, event.item_id, conclusion=event.text),
+        minute_order=_placed(state, event.item_id, MinutePlace("conclusion", event.item_id)),
+    )
 
 
 @_apply.register
@@ -207,7 +225,12 @@ def _(event: ev.MarkedAbsent, state: MeetingState) -> MeetingState:
 @_apply.register
 def _(event: ev.VoteOpened, state: MeetingState) -> MeetingState:
     vote = Vote(event.vote_id, event.item_id, event.question, VoteStatus.OPEN, event.at)
-    return replace(state, votes=_with(state.votes, event.vote_id, vote), open_vote_id=event.vote_id)
+    return replace(
+        state,
+        votes=_with(state.votes, event.vote_id, vote),
+        open_vote_id=event.vote_id,
+        minute_order=_appended(state, event.item_id, MinutePlace("vote", event.vote_id)),
+    )
 
 
 @_apply.register
@@ -243,7 +266,11 @@ def _(event: ev.EntryWritten, state: MeetingState) -> MeetingState:
     entry = MinuteEntry(
         event.entry_id, event.item_id, event.speaker_id, event.kind, (Revision(event.text, event.at, event.by),)
     )
-    return replace(state, minutes=_with_entry(state.minutes, entry))
+    return replace(
+        state,
+        minutes=_with_entry(state.minutes, entry),
+        minute_order=_appended(state, event.item_id, MinutePlace("entry", event.entry_id)),
+    )
 
 
 @_apply.register
@@ -255,3 +282,9 @@ def _(event: ev.EntryRevised, state: MeetingState) -> MeetingState:
         revisions=(*entry.revisions, Revision(event.text, event.at, event.by)),
     )
     return replace(state, minutes=_with_entry(state.minutes, entry))
+
+
+@_apply.register
+def _(event: ev.EntryMoved, state: MeetingState) -> MeetingState:
+    place = MinutePlace("entry", event.entry_id)
+    return replace(state, minute_order=_placed(state, event.item_id, place, event.position))

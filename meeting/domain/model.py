@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Literal
 
 
 class Category(StrEnum):
@@ -207,6 +208,15 @@ class MinuteEntry:
         return self.revisions[-1].text
 
 
+@dataclass(frozen=True, slots=True)
+class MinutePlace:
+    """One thing an item's minutes say, in the order they are read: a minute entry, a vote, or the chair's
+    conclusion of the item (`ref`: the entry's id, the vote's id, the item's id)."""
+
+    kind: Literal["entry", "vote", "conclusion"]
+    ref: str
+
+
 def frozen_map(data: Mapping | None = None) -> Mapping:
     return MappingProxyType(dict(data or {}))
 
@@ -336,6 +346,9 @@ class MeetingState:
     votes: Mapping[str, Vote] = field(default_factory=frozen_map)
     open_vote_id: str | None = None
     minutes: Mapping[str, MinuteEntry] = field(default_factory=PersistentMap)  # grows all meeting: shared
+    # Per agenda item, what its minutes say in reading order: entries, votes and the chair's conclusion where
+    # they happened, then as the clerk moved the entries.
+    minute_order: Mapping[str, tuple[MinutePlace, ...]] = field(default_factory=frozen_map)
     started_at: str | None = None
     ended_at: str | None = None
 
@@ -354,6 +367,9 @@ class MeetingState:
     def is_muted(self, member_id: int | None) -> bool:
         """Whether the chair muted this member's microphone, or the hall's when `member_id` is None."""
         return self.hall_muted if member_id is None else member_id in self.muted
+
+    def minutes_of(self, item_id: str) -> tuple[MinutePlace, ...]:
+        return self.minute_order.get(item_id, ())
 
     def queue(self, item_id: str | None = None) -> tuple[Hand, ...]:
         key = item_id if item_id is not None else self.current_item_id

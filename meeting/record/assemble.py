@@ -7,6 +7,7 @@ floor when, who arrived late and who left early. `gather_context` reads the rest
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -40,8 +41,10 @@ from meeting.record.model import (
     ItemRecord,
     Minutes,
     Moment,
+    Part,
     Person,
     RecordContext,
+    RecordingFile,
     RecordingLink,
     VoteRecord,
 )
@@ -57,7 +60,6 @@ def assemble(recorded: Sequence[RecordedEvent], context: RecordContext) -> Minut
     state = MeetingState(meeting_id=recorded[0].meeting_id)
     opened_at: dict[str, str] = {}
     closed_at: dict[str, str] = {}
-    entry_order: list[str] = []
     entry_seq: dict[str, int] = {}
     grants: dict[tuple[str, int], list[tuple[int, str]]] = {}  # (item id, member id) -> [(seq, at)]
     left_at: dict[int, str] = {}
@@ -68,7 +70,6 @@ def assemble(recorded: Sequence[RecordedEvent], context: RecordContext) -> Minut
         elif isinstance(event, ev.ItemClosed):
             closed_at[event.item_id] = event.at
         elif isinstance(event, ev.EntryWritten):
-            entry_order.append(event.entry_id)
             entry_seq[event.entry_id] = r.seq
         elif isinstance(event, ev.FloorGranted):
             grants.setdefault((event.item_id, event.member_id), []).append((r.seq, event.at))
@@ -105,9 +106,11 @@ def assemble(recorded: Sequence[RecordedEvent], context: RecordContext) -> Minut
             recording=recording,
         )
 
-    votes = [_vote_record(state, vote_id, recorded) for vote_id in state.votes]
+    votes = {vote_id: _vote_record(state, vote_id, recorded) for vote_id in state.votes}
     items = []
     for number, item in enumerate(state.agenda, 1):
+        # What the item's minutes say in the order the journal has them: as it happened, then as the clerk moved it.
+        parts = [Part(kind=place.kind, ref=place.ref) for place in state.minutes_of(item.id)]
         items.append(
             ItemRecord(
                 number=number,
@@ -117,10 +120,11 @@ def assemble(recorded: Sequence[RecordedEvent], context: RecordContext) -> Minut
                 status=item.status.value,
                 opened_at=opened_at.get(item.id),
                 closed_at=closed_at.get(item.id),
-                entries=[entry_of(e) for e in entry_order if state.minutes[e].item_id == item.id],
+                entries=[entry_of(part.ref) for part in parts if part.kind == "entry"],
                 conclusion=item.conclusion,
-                votes=[v for v in votes if state.votes[v.vote_id].item_id == item.id],
+                votes=[votes[part.ref] for part in parts if part.kind == "vote"],
                 review=context.review if item.kind == "review" else [],
+                parts=parts,
             )
         )
     adoption = next(
@@ -149,6 +153,7 @@ def assemble(recorded: Sequence[RecordedEvent], context: RecordContext) -> Minut
         adoption=adoption,
         journal_seq=recorded[-1].seq,
         journal_head=recorded[-1].hash if recorded else GENESIS,
+        recordings=context.recording_files,
     )
 
 
@@ -299,8 +304,52 @@ def recording_links(recordings_dir: str | None, meeting_id: int) -> dict[int, Re
     return links
 
 
+def recording_files(recordings_dir: str | None, meeting_id: int) -> list[RecordingFile]:
+    """The meeting's audio files as the recorder's sidecars name them, in the order they were recorded (the file
+    names carry the start time), each with its size and SHA-256 as it is on disk now."""
+    files: dict[str, RecordingFile] = {}
+    if not recordings_dir or not Path(recordings_dir).is_dir():
+        return []
+    folder = Path(recordings_dir)
+    for sidecar in sorted(folder.glob(f"meeting-{meeting_id}-*.json")):
+        try:
+            index = json.loads(sidecar.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        name = str(index.get("audio", sidecar.with_suffix(".ogg").name))
+        if name in files:
+            continue
+        duration = index.get("duration_s")
+        # The duration the recorder wrote is true only once it closed the file; before that it is a past count.
+        known = isinstance(duration, int | float) and index.get("complete") is True
+        audio = folder / Path(name).name  # a name, never a path out of the folder
+        size, digest = _size_and_sha256(audio)
+        files[name] = RecordingFile(name=name, duration_s=duration if known else None, size=size, sha256=digest)
+    return list(files.values())
+
+
+_DIGESTS: dict[tuple[str, int, int], str] = {}  # (path, size, mtime) -> SHA-256: each draft would hash hours of audio
+
+
+def _size_and_sha256(path: Path) -> tuple[int | None, str | None]:
+    try:
+        stat = path.stat()
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        if key not in _DIGESTS:
+            if len(_DIGESTS) > 256:  # a live recording changes with every draft: forget the old ones
+                _DIGESTS.clear()
+            digest = hashlib.sha256()
+            with path.open("rb") as audio:
+                while chunk := audio.read(1 << 20):
+                    digest.update(chunk)
+            _DIGESTS[key] = digest.hexdigest()
+        return stat.st_size, _DIGESTS[key]
+    except OSError:
+        return None, None
+
+
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-__all__ = ["assemble", "document_number", "header_for", "locality_of", "recording_links"]
+__all__ = ["assemble", "document_number", "header_for", "locality_of", "recording_files", "recording_links"]

@@ -15,7 +15,19 @@ from datetime import datetime
 from typing import Literal
 
 from meeting.calendar_vn import VN_TZ
-from meeting.record.model import ActionRow, Addendum, Entry, Header, ItemRecord, Minutes, Signer, VoteRecord
+from meeting.record.model import (
+    ActionRow,
+    Addendum,
+    Entry,
+    Header,
+    ItemRecord,
+    Minutes,
+    Part,
+    RecordingFile,
+    RecordingLink,
+    Signer,
+    VoteRecord,
+)
 from meeting.record.resolutions import STATUS_VI
 
 KIND_VI = {"regular": "thường kỳ", "thematic": "chuyên đề", "extraordinary": "bất thường"}
@@ -266,7 +278,7 @@ def minutes_layout(minutes: Minutes, signers: list[Signer], *, sealed: bool, con
 
     add(_p("III. NỘI DUNG CUỘC HỌP", "heading", align="left"))
     for item in minutes.items:
-        layout.blocks += _item_blocks(item)
+        layout.blocks += _item_blocks(item, minutes.recordings)
 
     section = 4
     if minutes.resolutions:
@@ -304,6 +316,7 @@ def minutes_layout(minutes: Minutes, signers: list[Signer], *, sealed: bool, con
             )
         )
     add(signature_blocks(minutes.header, signers))
+    layout.blocks += _recordings_appendix(minutes.recordings)
     layout.footer = (
         f"Biên bản số {minutes.header.number} · mã nội dung (SHA-256) {content_sha256} · "
         f"nhật ký cuộc họp đến sự kiện số {minutes.journal_seq}, mã {minutes.journal_head}"
@@ -315,7 +328,7 @@ def _roman(number: int) -> str:
     return ["", "I", "II", "III", "IV", "V", "VI", "VII"][number]
 
 
-def _item_blocks(item: ItemRecord) -> list[Block]:
+def _item_blocks(item: ItemRecord, recordings: list[RecordingFile]) -> list[Block]:
     span = ""
     if item.opened_at:
         span = f" ({hm(item.opened_at)} – {hm(item.closed_at)})" if item.closed_at else f" (từ {hm(item.opened_at)})"
@@ -334,30 +347,94 @@ def _item_blocks(item: ItemRecord) -> list[Block]:
             blocks.append(_review_table(item.review))
         else:
             blocks.append(_p("Không có nhiệm vụ nào từ nghị quyết kỳ trước.", indent=True))
-    notes = [e for e in item.entries if e.kind == "note"]
-    opinions = [e for e in item.entries if e.kind == "opinion"]
-    conclusions = [e for e in item.entries if e.kind == "conclusion"]
-    for entry in notes:
-        blocks.append(_entry_para(entry))
-    if opinions:
-        blocks.append(Para((Run("Ý kiến phát biểu:", italic=True, bold=True),), indent=True))
-        blocks += [_entry_para(entry) for entry in opinions]
-    for entry in conclusions:
-        blocks.append(Para((Run("Kết luận: ", bold=True, italic=True), Run(entry.text)), indent=True))
-    if item.conclusion:
-        blocks.append(Para((Run("Kết luận của chủ trì: ", bold=True, italic=True), Run(item.conclusion)), indent=True))
-    for vote in item.votes:
-        blocks.append(_vote_para(vote))
+    entries = {entry.entry_id: entry for entry in item.entries}
+    votes = {vote.vote_id: vote for vote in item.votes}
+    heard = False  # the "opinions" label stands once, before the first opinion
+    for part in _reading_order(item):
+        if part.kind == "entry":
+            entry = entries[part.ref]
+            if entry.kind == "opinion" and not heard:
+                blocks.append(Para((Run("Ý kiến phát biểu:", italic=True, bold=True),), indent=True))
+                heard = True
+            if entry.kind == "conclusion":
+                blocks.append(Para((Run("Kết luận: ", bold=True, italic=True), Run(entry.text)), indent=True))
+            else:
+                blocks.append(_entry_para(entry, recordings))
+        elif part.kind == "vote":
+            blocks.append(_vote_para(votes[part.ref]))
+        elif part.kind == "conclusion" and item.conclusion:
+            blocks.append(
+                Para((Run("Kết luận của chủ trì: ", bold=True, italic=True), Run(item.conclusion)), indent=True)
+            )
     return blocks
 
 
-def _entry_para(entry: Entry) -> Para:
+def _reading_order(item: ItemRecord) -> list[Part]:
+    """The item's parts; a record sealed before the minutes kept their order had none: entries, conclusion, votes."""
+    if item.parts:
+        return item.parts
+    return [
+        *(Part(kind="entry", ref=entry.entry_id) for entry in item.entries),
+        *([Part(kind="conclusion", ref=item.item_id)] if item.conclusion else []),
+        *(Part(kind="vote", ref=vote.vote_id) for vote in item.votes),
+    ]
+
+
+def _entry_para(entry: Entry, recordings: list[RecordingFile]) -> Para:
     if entry.kind != "opinion" or entry.speaker is None:
         return _p(entry.text, indent=True)
     where = hm(entry.at)
     if entry.recording is not None:
-        where += f"; ghi âm {entry.recording.audio} tại {offset_text(entry.recording.offset_s)}"
+        where += f"; {_recording_reference(entry.recording, recordings)}"
     return Para((Run(f"– Đồng chí {entry.speaker}", bold=True), Run(f" ({where}): {entry.text}")), indent=True)
+
+
+def _recording_reference(link: RecordingLink, recordings: list[RecordingFile]) -> str:
+    """ "ghi âm 00:12:34": seconds from the start of the file, as a player shows them; the file is named in the
+    appendix, by its number there when the meeting has more than one."""
+    offset = offset_text(link.offset_s)
+    names = [recording.name for recording in recordings]
+    if len(names) > 1 and link.audio in names:
+        return f"ghi âm số {names.index(link.audio) + 1}, {offset}"
+    return f"ghi âm {offset}"
+
+
+def _recordings_appendix(recordings: list[RecordingFile]) -> list[Block]:
+    if not recordings:
+        return []
+    blocks: list[Block] = [
+        _p("PHỤ LỤC: TỆP GHI ÂM CUỘC HỌP", "heading", align="left"),
+        _p(
+            "Thời điểm «ghi âm giờ:phút:giây» trong biên bản tính từ đầu tệp ghi âm (vị trí trên thanh thời gian "
+            "của trình phát), không phải giờ trong ngày"
+            + ("; «ghi âm số N» chỉ tệp thứ N dưới đây" if len(recordings) > 1 else "")
+            + ". Mã SHA-256 của mỗi tệp dùng để kiểm tra tệp còn nguyên vẹn.",
+            indent=True,
+        ),
+    ]
+    for number, recording in enumerate(recordings, 1):
+        if recording.size is None:
+            facts = "không tìm thấy tệp trong kho ghi âm khi lập biên bản"
+        else:
+            facts = "; ".join(
+                ([f"thời lượng {offset_text(recording.duration_s)}"] if recording.duration_s is not None else [])
+                + [f"dung lượng {_byte_count(recording.size)}"]
+            )
+        blocks.append(
+            Para((Run(f"{number}. {recording.name}", bold=True), Run(f": {facts}.")), align="left", indent=False)
+        )
+        if recording.sha256:
+            blocks.append(_p(f"SHA-256: {recording.sha256}", "small", align="left"))
+    return blocks
+
+
+def _byte_count(size: int) -> str:
+    """ "12.345.678 byte (12,3 MB)": grouped with dots and a decimal comma, as Vietnamese writes numbers."""
+    exact = f"{size:,}".replace(",", ".")
+    if size < 1_000_000:
+        return f"{exact} byte"
+    megabytes = f"{size / 1_000_000:.1f}".replace(".", ",")
+    return f"{exact} byte ({megabytes} MB)"
 
 
 def _figures(vote: VoteRecord) -> str:

@@ -71,6 +71,15 @@ class RecordingLink(_Value):
     offset_s: float  # seconds into it where the speaker began
 
 
+class RecordingFile(_Value):
+    """One file of the meeting's audio, listed once in the record's appendix: the body only gives offsets into it."""
+
+    name: str
+    duration_s: float | None = None  # known when the recorder closed the file cleanly
+    size: int | None = None  # bytes; None: the file named by its index is not on disk
+    sha256: str | None = None
+
+
 class Entry(_Value):
     entry_id: str
     kind: str  # opinion | note | conclusion
@@ -121,6 +130,13 @@ class ResolutionRecord(_Value):
     actions: list[ActionRow]
 
 
+class Part(_Value):
+    """One thing an item's minutes say, in reading order: an entry (by id), a vote (by id), the chair's conclusion."""
+
+    kind: str  # entry | vote | conclusion
+    ref: str
+
+
 class ItemRecord(_Value):
     number: int
     item_id: str
@@ -129,10 +145,11 @@ class ItemRecord(_Value):
     status: str  # closed | skipped | pending | open
     opened_at: str | None
     closed_at: str | None
-    entries: list[Entry]
+    entries: list[Entry]  # in reading order
     conclusion: str | None
     votes: list[VoteRecord]
     review: list[ActionRow] = []  # the "review of the last resolution" item: the earlier action items
+    parts: list[Part] = []  # entries, votes and the conclusion interleaved as they are read
 
 
 class RecordContext(_Value):
@@ -142,6 +159,7 @@ class RecordContext(_Value):
     resolutions: list[ResolutionRecord] = []
     review: list[ActionRow] = []
     recordings: dict[int, RecordingLink] = {}  # journal seq of a floor grant -> where its audio starts
+    recording_files: list[RecordingFile] = []  # the meeting's audio files, in the order they were recorded
 
 
 class Minutes(_Value):
@@ -162,6 +180,7 @@ class Minutes(_Value):
     adoption: VoteRecord | None
     journal_seq: int
     journal_head: str
+    recordings: list[RecordingFile] = []  # the appendix: each audio file once, with its SHA-256
 
     def canonical(self) -> bytes:
         return canonical(self.model_dump(mode="json"))

@@ -8,9 +8,17 @@ the journal head, and the DOCX and PDF files made at that moment with their SHA-
 the service refuses minute edits (`refuse_edits_when_sealed`, a guard run before `decide`); corrections are
 addenda, each a new document signed the same way and chained to the one before by its hash.
 
+With a signing key configured (CHIBO_SEAL_*), the sealed PDF also carries a digital seal (digital_seal.py): a
+PAdES signature made at sealing, over a file that embeds the journal export. Signing at sealing fixes the time in
+the file, so the signed bytes are what is stored and served. If the key cannot sign then (a token pulled out), the
+record is not sealed unsigned: an official record sealed without the seal it should carry could never get it back
+(its bytes are fixed), so sealing is refused with `record_seal_failed` while both officers' signatures stay
+stored, and signing again (either officer) retries it. Without a key, sealing makes unsigned files as before.
+
 Verification re-reads everything: the journal's chain, its head at the sealed sequence number, the minutes
-assembled again from the journal with the stored facts, the stored files' hashes, and the addenda's chain.
-An uploaded file matches when its SHA-256 is one of a sealed document's files.
+assembled again from the journal with the stored facts, the stored files' hashes, the PDF's digital seal, and
+the addenda's chain. An uploaded file matches when its SHA-256 is one of a sealed document's files; its digital
+seal and the journal it carries are checked beside that.
 """
 
 from __future__ import annotations
@@ -36,12 +44,15 @@ from meeting.domain.commands import Actor, Command
 from meeting.domain.model import MeetingState, MeetingStatus
 from meeting.errors import Rejected
 from meeting.journal import RecordedEvent, canonical
-from meeting.record.assemble import assemble, header_for, recording_links
+from meeting.record import digital_seal
+from meeting.record.assemble import assemble, header_for, recording_files, recording_links
 from meeting.record.docx import render_docx
 from meeting.record.layout import Layout, addendum_layout, minutes_layout
 from meeting.record.model import Addendum, Minutes, RecordContext, Signer
-from meeting.record.pdf import render_pdf
+from meeting.record.pdf import Attachment, render_pdf
 from meeting.record.resolutions import resolution_records, review_rows
+from meeting.settings import SealSettings
+from meeting.throttle import caller_address
 
 ROLES = ("chair", "clerk")
 MARK = re.compile(rb"chibo-record:(\d+):(\d+):([0-9a-f]{64})")
@@ -59,6 +70,7 @@ def gather_context(
         resolutions=resolution_records(session, meeting.id, ended),
         review=review_rows(session, meeting, started),
         recordings=recording_links(recordings_dir, meeting.id),
+        recording_files=recording_files(recordings_dir, meeting.id),
     )
 
 
@@ -152,9 +164,14 @@ def record_mark(meeting_id: int, number: int, content_sha256: str) -> str:
 
 
 # -- signing --------------------------------------------------------------------------------------------------------
-def _check_password(session: Session, who: Principal, password: str) -> None:
+def _check_password(context: Any, session: Session, who: Principal, password: str) -> None:
+    """The signer's password, re-entered; wrong tries count in the sign-in throttle (429 when too many)."""
     user = session.get(User, who.user_id) if who.user_id is not None else None
-    if not verify_password(user.password_hash if user else None, password):
+    username = user.username if user is not None else f"member:{who.member_id}"
+    matches = context.login_throttle.verify(
+        username, caller_address.get(), lambda: verify_password(user.password_hash if user else None, password)
+    )
+    if not matches:
         raise Rejected("signature_password_wrong", status=403)
 
 
@@ -225,14 +242,14 @@ def sign_record(
         if state.status != MeetingStatus.ENDED:
             raise Rejected("record_meeting_not_ended")
         with context.sessions.begin() as session:
-            _check_password(session, who, password)
+            _check_password(context, session, who, password)
             meeting = session.get(Meeting, meeting_id)
             document = record_document(session, meeting_id)
             if document is not None and document.sealed_at is not None:
                 raise Rejected("record_sealed")
             recorded = journal.read(session, meeting_id)
             if not recorded or recorded[-1].seq != seq:
-                raise Rejected("conflict", detail="journal moved; try again")
+                raise Rejected("record_changed")  # the journal moved under the lock: not the text the signer read
             draft = make_draft(session, meeting, recorded, recordings_dir)
             if draft.minutes.adoption is None or not draft.minutes.adoption.passed:
                 raise Rejected("minutes_not_adopted")
@@ -246,27 +263,70 @@ def sign_record(
             name = state.roster[who.member_id].name if who.member_id in state.roster else who.name
             _add_signatures(session, document, roles, who, name, draft.content_sha256, moment)
             signed = _signed_roles(session, document, draft.content_sha256)
+            failure = None
             if signed >= set(ROLES):
-                _seal_minutes(session, document, draft, moment)
-            return record_status(session, meeting, draft, document)
+                try:
+                    _seal_minutes(session, document, draft, moment, context.settings.seal, recorded)
+                except digital_seal.SealingFailed as exc:
+                    failure = exc  # the signatures are committed below; the record stays unsealed
+            status = record_status(session, meeting, draft, document, context.settings.seal)
+    if failure is not None:
+        raise Rejected("record_seal_failed", status=503, detail=str(failure)[:300])
+    return status
 
 
-def _seal_minutes(session: Session, document: RecordDocument, draft: Draft, moment: datetime) -> None:
+def _sealed_pdf(
+    seal: SealSettings, layout: Layout, moment: datetime, mark: str, attachments: tuple[Attachment, ...] = ()
+) -> tuple[bytes, digital_seal.SignedPdf | None]:
+    """The PDF of a sealed document, digitally signed when a key is configured (raises SealingFailed)."""
+    layout.keywords = mark
+    pdf = render_pdf(layout, moment, attachments)
+    if not seal.configured:
+        return pdf, None
+    signed = digital_seal.sign_pdf(seal, pdf)
+    return signed.data, signed
+
+
+def _store_pdf(document: RecordDocument, pdf: bytes, signed: digital_seal.SignedPdf | None) -> None:
+    document.pdf = pdf
+    document.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
+    document.pdf_signer = signed.signer if signed else None
+    document.pdf_signed_at = signed.signed_at if signed else None
+
+
+def journal_attachment(meeting_id: int, recorded: list[RecordedEvent]) -> Attachment:
+    return Attachment(
+        name=digital_seal.journal_file_name(meeting_id),
+        data=digital_seal.journal_bytes(meeting_id, recorded),
+        mime_type=digital_seal.JOURNAL_MIME,
+        description="Nhật ký cuộc họp (chuỗi băm) / the meeting's hash-chained journal",
+    )
+
+
+def _seal_minutes(
+    session: Session,
+    document: RecordDocument,
+    draft: Draft,
+    moment: datetime,
+    seal: SealSettings,
+    recorded: list[RecordedEvent],
+) -> None:
+    """Store the sealed record; the PDF is made (and signed) first, so a failure to sign changes nothing."""
     signers = signers_for(session, document, draft.content_sha256, *officers(draft.minutes))
-    layout = minutes_layout(draft.minutes, signers, sealed=True, content_sha256=draft.content_sha256)
     mark = record_mark(document.meeting_id, 0, draft.content_sha256)
-    docx = render(layout, "docx", moment, mark)
     layout = minutes_layout(draft.minutes, signers, sealed=True, content_sha256=draft.content_sha256)
-    pdf = render(layout, "pdf", moment, mark)
+    pdf, signed = _sealed_pdf(seal, layout, moment, mark, (journal_attachment(document.meeting_id, recorded),))
+    layout = minutes_layout(draft.minutes, signers, sealed=True, content_sha256=draft.content_sha256)
+    docx = render(layout, "docx", moment, mark)
     document.snapshot = canonical(
         {"context": draft.context.model_dump(mode="json"), "minutes": draft.minutes.model_dump(mode="json")}
     ).decode("utf-8")
     document.content_sha256 = draft.content_sha256
     document.journal_seq = draft.minutes.journal_seq
     document.journal_head = draft.minutes.journal_head
-    document.docx, document.pdf = docx, pdf
+    document.docx = docx
     document.docx_sha256 = hashlib.sha256(docx).hexdigest()
-    document.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
+    _store_pdf(document, pdf, signed)
     document.sealed_at = moment
     session.flush()
 
@@ -276,16 +336,32 @@ def sealed_minutes(document: RecordDocument) -> tuple[Minutes, RecordContext]:
     return Minutes.model_validate(data["minutes"]), RecordContext.model_validate(data["context"])
 
 
+def digital_seal_status(seal: SealSettings | None, document: RecordDocument | None) -> dict[str, Any]:
+    """`configured`: a signing key is set up now; `signed`: the sealed PDF carries a digital seal, by `signer`
+    (the certificate's common name) at `signed_at`."""
+    signed = document is not None and document.sealed_at is not None and document.pdf_signer is not None
+    return {
+        "configured": bool(seal and seal.configured),
+        "signed": signed,
+        "signer": document.pdf_signer if signed else None,
+        "signed_at": _iso(document.pdf_signed_at) if signed else None,
+    }
+
+
 def record_status(
-    session: Session, meeting: Meeting, draft: Draft | None, document: RecordDocument | None
+    session: Session,
+    meeting: Meeting,
+    draft: Draft | None,
+    document: RecordDocument | None,
+    seal: SealSettings | None = None,
 ) -> dict[str, Any]:
     sealed = document is not None and document.sealed_at is not None
     if sealed:
-        minutes, _ = sealed_minutes(document)
+        minutes, context = sealed_minutes(document)
         content = document.content_sha256 or ""
     else:
         assert draft is not None
-        minutes, content = draft.minutes, draft.content_sha256
+        minutes, context, content = draft.minutes, draft.context, draft.content_sha256
     signers = signers_for(session, document, content, *officers(minutes))
     addenda = []
     if document is not None:
@@ -306,6 +382,7 @@ def record_status(
                     "docx_sha256": extra.docx_sha256,
                     "pdf_sha256": extra.pdf_sha256,
                     "signatures": [s.model_dump(mode="json") for s in extra_signers],
+                    "digital_seal": digital_seal_status(seal, extra),
                 }
             )
     return {
@@ -319,9 +396,24 @@ def record_status(
         "sealed_at": _iso(document.sealed_at) if sealed else None,
         "docx_sha256": document.docx_sha256 if sealed else None,
         "pdf_sha256": document.pdf_sha256 if sealed else None,
+        "digital_seal": digital_seal_status(seal, document),
         "signatures": [s.model_dump(mode="json") for s in signers],
         "addenda": addenda,
+        "locks": sealing_locks(context),
         "minutes": minutes.model_dump(mode="json"),
+    }
+
+
+def sealing_locks(context: RecordContext) -> dict[str, Any]:
+    """What the seal closes, for the record page to say before anyone signs. Minute entries: the service refuses
+    writing and revising them (`refuse_edits_when_sealed`). The meeting's resolutions and their "5 rõ" items:
+    the routes refuse drafting a resolution, changing one, and adding or changing an item (`require_unsealed`);
+    an item can still be marked done or not done. Counted as this record holds them."""
+    return {
+        "minute_entries": True,
+        "resolutions": len(context.resolutions),
+        "action_items": sum(len(r.actions) for r in context.resolutions),
+        "marking_done_stays_open": True,
     }
 
 
@@ -376,7 +468,7 @@ def add_addendum(
         )
         session.add(document)
         session.flush()
-        return record_status(session, meeting, None, record)
+        return record_status(session, meeting, None, record, context.settings.seal)
 
 
 def sign_addendum(
@@ -391,26 +483,37 @@ def sign_addendum(
             raise Rejected("not_found", status=404, what="addendum")
         if document.sealed_at is not None:
             raise Rejected("record_sealed")
-        _check_password(session, who, password)
+        _check_password(context, session, who, password)
         minutes, _ = sealed_minutes(record)
         addendum = addendum_value(document)
         content = addendum.content_sha256()
         moment = now or datetime.now(UTC)
         name = next((p.name for p in (minutes.chair, minutes.clerk) if p and p.member_id == who.member_id), who.name)
         _add_signatures(session, document, roles, who, name, content, moment)
+        failure = None
         if _signed_roles(session, document, content) >= set(ROLES):
             signers = signers_for(session, document, content, *officers(minutes))
             mark = record_mark(meeting_id, number, content)
-            docx = render(addendum_layout(addendum, signers, sealed=True, content_sha256=content), "docx", moment, mark)
-            pdf = render(addendum_layout(addendum, signers, sealed=True, content_sha256=content), "pdf", moment, mark)
-            document.content_sha256 = content
-            document.docx, document.pdf = docx, pdf
-            document.docx_sha256 = hashlib.sha256(docx).hexdigest()
-            document.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
-            document.journal_seq, document.journal_head = record.journal_seq, record.journal_head
-            document.sealed_at = moment
-            session.flush()
-        return record_status(session, meeting, None, record)
+            try:
+                layout = addendum_layout(addendum, signers, sealed=True, content_sha256=content)
+                pdf, signed = _sealed_pdf(context.settings.seal, layout, moment, mark)
+            except digital_seal.SealingFailed as exc:
+                failure = exc  # as for the minutes: the signatures stay, signing again retries
+            else:
+                docx = render(
+                    addendum_layout(addendum, signers, sealed=True, content_sha256=content), "docx", moment, mark
+                )
+                document.content_sha256 = content
+                document.docx = docx
+                document.docx_sha256 = hashlib.sha256(docx).hexdigest()
+                _store_pdf(document, pdf, signed)
+                document.journal_seq, document.journal_head = record.journal_seq, record.journal_head
+                document.sealed_at = moment
+                session.flush()
+        status = record_status(session, meeting, None, record, context.settings.seal)
+    if failure is not None:
+        raise Rejected("record_seal_failed", status=503, detail=str(failure)[:300])
+    return status
 
 
 def addendum_draft_layout(session: Session, record: RecordDocument, document: RecordDocument) -> Layout:
@@ -423,14 +526,14 @@ def addendum_draft_layout(session: Session, record: RecordDocument, document: Re
 
 # -- edits refused once sealed --------------------------------------------------------------------------------------
 def refuse_edits_when_sealed(sessions: sessionmaker[Session]):
-    """A service guard: minute entries can no longer be written or revised once the record is sealed.
+    """A service guard: minute entries can no longer be written, revised or moved once the record is sealed.
 
     Sealing needs the meeting to have ended, so the database is asked only about minute commands on ended meetings;
     a sealed meeting is remembered (a seal is never undone)."""
     sealed: set[int] = set()
 
     def guard(meeting_id: int, state: MeetingState, command: Command, actor: Actor) -> None:
-        if not isinstance(command, cmd.WriteEntry | cmd.ReviseEntry) or state.status != MeetingStatus.ENDED:
+        if not isinstance(command, cmd.MINUTE_COMMANDS) or state.status != MeetingStatus.ENDED:
             return
         if meeting_id not in sealed:
             with sessions() as session:
@@ -474,6 +577,8 @@ def verify_record(session: Session, meeting_id: int) -> dict[str, Any]:
     checks.append(_check("minutes_from_journal", rebuilt_ok))
     checks.append(_check("docx_hash", hashlib.sha256(record.docx or b"").hexdigest() == record.docx_sha256))
     checks.append(_check("pdf_hash", hashlib.sha256(record.pdf or b"").hexdigest() == record.pdf_sha256))
+    if record.pdf_signer is not None:
+        checks.append(_pdf_seal_check("pdf_digital_seal", record.pdf or b""))
     previous = record.content_sha256
     for extra in session.scalars(
         select(RecordDocument)
@@ -491,6 +596,8 @@ def verify_record(session: Session, meeting_id: int) -> dict[str, Any]:
                 and hashlib.sha256(extra.pdf or b"").hexdigest() == extra.pdf_sha256
             )
             checks.append(_check(f"{name}_hashes", files_ok))
+            if extra.pdf_signer is not None:
+                checks.append(_pdf_seal_check(f"{name}_digital_seal", extra.pdf or b""))
         previous = addendum.content_sha256()
     return {
         "meeting_id": meeting_id,
@@ -501,6 +608,13 @@ def verify_record(session: Session, meeting_id: int) -> dict[str, Any]:
         "sealed_at": _iso(record.sealed_at),
         "checks": checks,
     }
+
+
+def _pdf_seal_check(name: str, pdf: bytes) -> dict[str, Any]:
+    """The stored PDF's own signature still covers it, byte for byte (trust is the uploaded file's question)."""
+    found = digital_seal.check_signature(pdf)
+    ok = found["intact"] and found["valid"] and found["covers_whole_file"]
+    return _check(name, ok, found["problem"] or f"{found['signer']}, {found['signed_at']}")
 
 
 def _may_verify(session: Session, who: Principal, meeting: Meeting) -> bool:
@@ -530,10 +644,35 @@ def claimed_mark(data: bytes) -> tuple[int, int, str] | None:
     return int(found.group(1)), int(found.group(2)), found.group(3).decode()
 
 
-def verify_file(session: Session, who: Principal, data: bytes) -> dict[str, Any]:
-    """Does this file match a sealed record (or addendum) the caller may see?"""
+def journal_check(session: Session, data: bytes, record: RecordDocument) -> dict[str, Any]:
+    """Does the journal the PDF carries equal the database's journal up to the sealed head?"""
+    carried = digital_seal.embedded_journal(data, record.meeting_id)
+    if carried is None:
+        return {"present": False, "matches": False, "journal_seq": None, "journal_head": None}
+    stored = journal.read(session, record.meeting_id, limit=record.journal_seq or 0)
+    matches = canonical(carried) == digital_seal.journal_bytes(record.meeting_id, stored)
+    return {
+        "present": True,
+        "matches": matches,
+        "journal_seq": carried.get("journal_seq"),
+        "journal_head": carried.get("journal_head"),
+    }
+
+
+def verify_file(session: Session, who: Principal, data: bytes, seal: SealSettings | None = None) -> dict[str, Any]:
+    """Does this file match a sealed record (or addendum) the caller may see? Beside that, the file's digital
+    seal (`digital_signature`, see `digital_seal.check_signature`; `trusted` is against CHIBO_SEAL_TRUST_ROOTS,
+    `trust_roots_configured` says whether there are any) and, for a record the caller may see, whether the
+    journal the PDF carries matches the database's (`embedded_journal`)."""
     digest = hashlib.sha256(data).hexdigest()
-    answer: dict[str, Any] = {"sha256": digest, "size": len(data), "match": False}
+    roots = digital_seal.trust_roots(seal.trust_roots) if seal is not None and seal.trust_roots else ()
+    answer: dict[str, Any] = {
+        "sha256": digest,
+        "size": len(data),
+        "match": False,
+        "digital_signature": {**digital_seal.check_signature(data, roots), "trust_roots_configured": bool(roots)},
+        "embedded_journal": None,
+    }
     found = session.scalars(
         select(RecordDocument).where(
             RecordDocument.sealed_at.is_not(None),
@@ -554,6 +693,8 @@ def verify_file(session: Session, who: Principal, data: bytes) -> dict[str, Any]
             content_sha256=document.content_sha256,
             record_valid=record["valid"],
         )
+        if document.number == 0 and data.startswith(b"%PDF-"):
+            answer["embedded_journal"] = journal_check(session, data, document)
         return answer
     claim = claimed_mark(data)
     if claim is not None:
@@ -563,6 +704,9 @@ def verify_file(session: Session, who: Principal, data: bytes) -> dict[str, Any]
         if meeting is not None and document is not None and _may_verify(session, who, meeting):
             # The file names a record the caller may see, yet its bytes are not the sealed file's.
             answer.update(claims_meeting_id=meeting_id, claims_number=number, claims_content_sha256=content)
+            record = record_document(session, meeting_id)
+            if number == 0 and record is not None and record.sealed_at is not None and data.startswith(b"%PDF-"):
+                answer["embedded_journal"] = journal_check(session, data, record)
     return answer
 
 

@@ -21,6 +21,7 @@ import {
   runningTally,
   tick,
 } from './common.js';
+import { bindRecordSignatures } from './recordsigners.js';
 import { errorText, t } from './i18n.js';
 import { bindChairReview } from './review.js';
 import { ALREADY_DONE, ApiError, LiveMeeting, newId } from './net.js';
@@ -32,6 +33,7 @@ bindConnection(live);
 bindChairReview(live); // the review step: the last resolution's tasks and their status (review.js)
 bindOpenCard(live);
 bindRecordCard(live); // the minutes in the record viewer, from the adoption step on
+bindRecordSignatures(live); // in that card: who has signed the minutes, who is still to sign
 
 async function act(command, okText) {
   try {

@@ -20,6 +20,7 @@ import {
   promptDialog,
   requireSession,
 } from './common.js';
+import { bindRecordSignatures } from './recordsigners.js';
 import { clock, errorText, t } from './i18n.js';
 import { ALREADY_DONE, ApiError, LiveMeeting, newId, request } from './net.js';
 const AUTOSAVE_MS = 800;
@@ -33,6 +34,7 @@ const live = new LiveMeeting({ meetingId, client: 'clerk', memberId: me });
 bindConnection(live);
 bindOpenCard(live);
 bindRecordCard(live); // the minutes in the record viewer, from the adoption step on
+bindRecordSignatures(live); // in that card: who has signed the minutes, who is still to sign
 const draftKey = `chibo.draft.${meetingId}.${me}`;
 
 async function act(command, okText) {
@@ -221,18 +223,36 @@ function renderEditor(force = false) {
     : t('clerk.noCurrent');
 }
 
+/** What the item's minutes say in reading order: entries, votes and the chair's conclusion, as the record has them. */
+function itemMinutes(state, itemId) {
+  const byId = new Map(state.minutes.map((entry) => [entry.id, entry]));
+  const places = state.minute_order?.[itemId] ?? state.minutes.filter((e) => e.item_id === itemId).map((e) => ({ kind: 'entry', ref: e.id }));
+  return places.filter((place) => place.kind !== 'entry' || byId.has(place.ref)).map((place) => ({ ...place, entry: byId.get(place.ref) }));
+}
+
 function renderEntries(state) {
   if (!state) return;
   const itemId = draft.itemId || state.current_item_id;
-  const entries = state.minutes.filter((entry) => entry.item_id === itemId);
-  if (!entries.length) return fill($('#entries'), h('li', { class: 'muted' }, t('clerk.noEntries')));
+  const places = itemMinutes(state, itemId);
+  if (!places.length) return fill($('#entries'), h('li', { class: 'muted' }, t('clerk.noEntries')));
+  const last = places.length - 1;
   fill(
     $('#entries'),
-    entries.map((entry) => {
+    places.map((place, index) => {
+      if (place.kind === 'vote') {
+        const vote = state.votes[place.ref];
+        return h('li', { class: 'minute-fixed', dataset: { vote: place.ref } }, h('span', { class: 'muted' }, t('clerk.voteRow', { question: vote?.question ?? '' })));
+      }
+      if (place.kind === 'conclusion') {
+        const item = state.agenda.find((i) => i.id === place.ref);
+        return h('li', { class: 'minute-fixed', dataset: { conclusion: place.ref } }, h('span', { class: 'muted' }, t('clerk.conclusionRow', { text: item?.conclusion ?? '' })));
+      }
+      const entry = place.entry;
       const history = historyList(entry);
+      const about = entry.text.slice(0, 40);
       return h(
         'li',
-        { class: entry.id === draft.entryId ? 'me' : null },
+        { class: entry.id === draft.entryId ? 'me' : null, dataset: { entry: entry.id } },
         h(
           'div',
           { class: 'grow' },
@@ -242,13 +262,37 @@ function renderEntries(state) {
           h('p', { class: 'entry-text' }, entry.text),
           history,
         ),
-        button(t('clerk.edit'), entry.text.slice(0, 40), () => editEntry(entry.id)),
+        button(t('clerk.edit'), about, () => editEntry(entry.id)),
+        moveButton('up', entry, about, index === 0),
+        moveButton('down', entry, about, index === last),
         entry.revisions > 1
           ? h('button', { type: 'button', class: 'btn btn-small', 'aria-expanded': String(openHistories.has(entry.id)), 'aria-controls': history.id, onclick: () => toggleHistory(entry) }, t('clerk.history'))
           : null,
       );
     }),
   );
+}
+
+function moveButton(direction, entry, about, disabled) {
+  const label = t(direction === 'up' ? 'clerk.moveUp' : 'clerk.moveDown');
+  return h(
+    'button',
+    { type: 'button', id: `entry-${direction}-${entry.id}`, class: 'btn btn-small', 'aria-label': `${label}: ${about}`, disabled, onclick: () => moveEntry(entry.id, direction) },
+    label,
+  );
+}
+
+/** One place up or down in the item's minutes (a journaled command); the keyboard stays on the moved entry. */
+async function moveEntry(entryId, direction) {
+  const moved = await act({ type: 'move_entry', entry_id: entryId, direction });
+  if (!moved) return;
+  renderEntries(live.state);
+  const itemId = live.state.minutes.find((e) => e.id === entryId)?.item_id;
+  const place = itemMinutes(live.state, itemId).findIndex((p) => p.kind === 'entry' && p.ref === entryId);
+  announce(t('clerk.moved', { n: place + 1 }));
+  const same = document.getElementById(`entry-${direction}-${entryId}`);
+  const other = document.getElementById(`entry-${direction === 'up' ? 'down' : 'up'}-${entryId}`);
+  (same && !same.disabled ? same : other)?.focus();
 }
 
 // Revision histories the clerk has opened (entry id -> revisions), drawn again with every update.

@@ -3,7 +3,7 @@
 // Also the small DOM helpers (build elements, announce to screen readers, confirm) every page uses, a button that
 // shows it is working, an error line under a form, and files fetched with the session's token.
 import { applyI18n, bindLangToggle, duration, errorText, initLang, t } from './i18n.js';
-import { ApiError, current, loginUrl, request } from './net.js';
+import { ApiError, current, loginUrl, request, signOut } from './net.js';
 
 // ===== DOM helpers ==============================================================================
 
@@ -217,7 +217,20 @@ export async function bootPage() {
       }
     });
   }
+  addSignOut();
   applyI18n(document);
+}
+
+/** "Đăng xuất" in the page's header while someone is signed in (the sign-in page has its own, beside the list). */
+function addSignOut() {
+  const header = document.querySelector('header.bar');
+  if (!header || !current() || document.getElementById('logout')) return;
+  const control = h('button', { id: 'sign-out', type: 'button', class: 'btn btn-small', 'data-i18n': 'common.signOut' });
+  control.addEventListener('click', async () => {
+    await busy(control, signOut);
+    location.assign('/');
+  });
+  header.append(control);
 }
 
 /** Show the connection's state in the header pill and the banners; returns a function to re-render. */
@@ -374,7 +387,8 @@ export function bindOpenCard(live) {
 export function bindRecordCard(live) {
   const card = $('#record-card');
   if (!card) return;
-  $('#record-link').href = `/web/meetings/${live.meetingId}/record`;
+  // The page it came from (chair, clerk, join), for the record page's way back.
+  $('#record-link').href = `/web/meetings/${live.meetingId}/record?from=${location.pathname.slice(1)}`;
   const render = () => {
     const state = live.state;
     const item = state && currentItem(state);

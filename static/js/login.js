@@ -1,14 +1,15 @@
 // The sign-in page (/): username and password, then the meetings this person may open, by role.
 import { $, bootPage, busy, fill, h } from './common.js';
 import { errorText, shortTime, t } from './i18n.js';
-import { clearSession, current, isFresh, login, request } from './net.js';
+import { current, isFresh, login, request, signOut, takeEndedReason } from './net.js';
 import { meetingPrep, showTasks } from './mine.js';
 await bootPage();
 
 function nextPage() {
   const next = new URLSearchParams(location.search).get('next');
   // Only our own pages: never a redirect to another site.
-  return next && /^\/(join|chair|clerk|hall|branch|resolutions|stats|commune|members)(\?[\w=&%.-]*)?$/.test(next) ? next : null;
+  const page = /^\/(join|chair|clerk|hall|branch|resolutions|stats|commune|members|web\/meetings\/\d+\/record|web\/record\/verify)(\?[\w=&%.-]*)?$/;
+  return next && page.test(next) ? next : null;
 }
 
 /**
@@ -130,12 +131,14 @@ function showMyTasks(session) {
 }
 
 $('#login-form').addEventListener('submit', submit);
-$('#logout').addEventListener('click', () => {
-  clearSession();
+$('#logout').addEventListener('click', async () => {
+  await busy($('#logout'), signOut);
   $('#meetings-view').hidden = true;
   $('#login-view').hidden = false;
   $('#username').focus();
 });
+const ended = takeEndedReason(); // sent here because the session ended on the server: say so
+if (ended) $('#login-error').textContent = errorText({ code: ended });
 const session = current();
 if (session && isFresh(session) && !session.meetingId) {
   const next = nextPage();

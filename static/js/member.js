@@ -4,11 +4,11 @@ import {
   announce,
   attendanceOf,
   bindConnection,
-  bindRecordCard,
   button,
   bootPage,
   confirmDialog,
   currentItem,
+  download,
   fill,
   h,
   meetingIdFromUrl,
@@ -42,6 +42,8 @@ let joined = false;
 let lastFloorHolder = null;
 let lastMuted = null; // whether the chair had muted me at the last render (null: not rendered yet)
 let docsLoaded = false;
+let minutesPanel = null; // the draft minutes read in the meeting (minutes-panel.js, loaded at the adoption step)
+let endedShown = null; // after the meeting: shows the ended view again
 
 function setJoinStatus(text, isError = false) {
   joinStatus.textContent = text;
@@ -49,9 +51,15 @@ function setJoinStatus(text, isError = false) {
 }
 
 async function whoAmI() {
-  let session = current();
-  if (invite && (!session || session.invite !== invite)) session = await exchangeInvite(invite);
-  return session;
+  const saved = current();
+  if (!invite) return saved;
+  // Asked each time the link is opened: what it reaches changes (the meeting; after it, only its record).
+  try {
+    return await exchangeInvite(invite);
+  } catch (error) {
+    if (error instanceof ApiError && error.transient && saved?.invite === invite) return saved; // no network
+    throw error;
+  }
 }
 
 async function findMeeting(session) {
@@ -76,6 +84,7 @@ async function prepare() {
     session = await whoAmI();
   } catch (error) {
     joinButton.disabled = true;
+    if (error instanceof ApiError && error.code === 'meeting_ended') return showEnded(null); // took no part
     setJoinStatus(errorText(error.error), true);
     return;
   }
@@ -90,6 +99,7 @@ async function prepare() {
     return;
   }
   me = session.memberId;
+  if (session.recordOnly) return showEnded(session.meetingId); // the link after its meeting: the record only
   try {
     meetingId = await findMeeting(session);
   } catch (error) {
@@ -109,10 +119,78 @@ async function prepare() {
     fill($('#join-meeting'), [state.title, when(state.scheduled_at), state.place].filter(Boolean).join(' · '));
     $('#meeting-title').textContent = state.title;
     document.title = `${state.title} — ${t('member.pageTitle')}`;
+    if (state.status === 'ended') return showEnded(meetingId, state);
   } catch (error) {
     setJoinStatus(errorText(error.error), true);
   }
   showMine();
+}
+
+function closeEndedMeeting() {
+  joined = false;
+  media?.stop();
+  live.stop();
+  minutesPanel?.then((panel) => panel.close()).catch(() => {});
+  $('#meeting-view').hidden = true;
+  placeTasks(false);
+  $('#tasks-card').hidden = true; // the record token does not reach the member's tasks
+  showEnded(meetingId);
+}
+
+/**
+ * After the meeting: no Join button; the minutes once signed and sealed (read in the record viewer, PDF, DOCX),
+ * or a plain word that they are not yet. `meeting` null: the link reached nothing (the member took no part).
+ */
+async function showEnded(meeting, state = null) {
+  live = null; // a tap on the hidden Join button, queued before this was known, does nothing
+  endedShown = () => showEnded(meeting, state); // said again in the other language when it changes
+  $('#join-view').hidden = true;
+  $('#ended-view').hidden = false;
+  $('#ended-heading').focus();
+  const status = $('#ended-status');
+  const offer = $('#ended-record');
+  if (state) $('#ended-meeting').textContent = [state.title, when(state.scheduled_at)].filter(Boolean).join(' · ');
+  if (meeting == null) return fill(status, t('member.endedNotAttended'));
+  fill(status, t('member.recordChecking'));
+  fill(offer);
+  let record;
+  try {
+    record = await request(`/api/meetings/${meeting}/record`);
+  } catch (error) {
+    if (!(error instanceof ApiError && error.code === 'record_not_sealed')) {
+      fill(status, errorText(error.error));
+      fill(offer, h('button', { type: 'button', class: 'btn', onclick: () => showEnded(meeting, state) }, t('member.recordCheckAgain')));
+      return;
+    }
+  }
+  if (record?.status !== 'sealed') {
+    fill(status, t('member.recordNotSealed'));
+    fill(offer, h('button', { type: 'button', class: 'btn', onclick: () => showEnded(meeting, state) }, t('member.recordCheckAgain')));
+    return;
+  }
+  const minutes = record.minutes;
+  $('#meeting-title').textContent = minutes.title;
+  document.title = `${minutes.title} — ${t('member.pageTitle')}`;
+  $('#ended-meeting').textContent = [minutes.title, when(minutes.scheduled_at), minutes.place].filter(Boolean).join(' · ');
+  fill(status, t('member.recordSealed', { when: when(record.sealed_at) }));
+  const file = (fmt) => async (event) => {
+    const control = event.currentTarget;
+    control.disabled = true;
+    try {
+      await download(`/api/meetings/${meeting}/record.${fmt}`, `bien-ban-${meeting}.${fmt}`);
+      announce(t('member.recordDownloaded', { file: `bien-ban-${meeting}.${fmt}` }));
+    } catch (error) {
+      announce(errorText(error.error), 'error');
+    } finally {
+      control.disabled = false;
+    }
+  };
+  fill(
+    offer,
+    h('a', { class: 'btn btn-wide btn-primary', href: `/web/meetings/${meeting}/record?from=join` }, t('member.recordRead')),
+    h('button', { type: 'button', class: 'btn btn-wide', onclick: file('pdf') }, t('member.recordPdf')),
+    h('button', { type: 'button', class: 'btn btn-wide', onclick: file('docx') }, t('member.recordDocx')),
+  );
 }
 
 /**
@@ -168,7 +246,6 @@ async function join() {
     }
   }
   bindConnection(live); // the connection's state matters from here on
-  bindRecordCard(live); // the minutes to read at the adoption step and after the meeting
   await live.start();
   joined = true;
   $('#join-view').hidden = true;
@@ -286,12 +363,42 @@ function render() {
   if (!state || !joined) return;
   $('#meeting-title').textContent = state.title;
   renderStatus(state);
+  renderRecordCard(state);
   renderFloor(state);
   renderHand(state);
   renderVote(state);
   renderAgenda(state);
   renderQueue(state);
   renderMinutes(state);
+}
+
+/** The draft minutes, read without leaving the meeting: offered from the adoption step on, and after the end. */
+function renderRecordCard(state) {
+  const card = $('#record-card');
+  card.hidden = !(state.status === 'ended' || currentItem(state)?.kind === 'minutes');
+  if (card.hidden) return;
+  $('#record-help').textContent = t(state.status === 'ended' ? 'member.draftHelpEnded' : 'member.draftHelp');
+  loadMinutesPanel(); // fetched while the member reads the card, ready for the tap
+}
+
+function loadMinutesPanel() {
+  if (!minutesPanel) {
+    minutesPanel = import('./minutes-panel.js').then(
+      ({ MinutesPanel }) => new MinutesPanel({ live, opener: $('#record-open'), carried: [$('#vote-card'), $('#toast')] }),
+    );
+    minutesPanel.catch(() => {
+      minutesPanel = null; // a dropped link: the next tap tries again
+    });
+  }
+  return minutesPanel;
+}
+
+async function openMinutes() {
+  try {
+    (await loadMinutesPanel()).open();
+  } catch {
+    announce(t('errors.network'), 'error');
+  }
 }
 
 function renderStatus(state) {
@@ -464,6 +571,11 @@ joinButton.addEventListener('click', () =>
 $('#hand').addEventListener('click', toggleHand);
 $('#yield').addEventListener('click', () => act({ type: 'yield_floor' }));
 $('#leave').addEventListener('click', leave);
-document.addEventListener('langchange', render);
-tick(() => live?.state && joined && renderTimer($('#floor-timer'), live.state, live.now()));
+$('#record-open').addEventListener('click', openMinutes);
+document.addEventListener('langchange', () => (endedShown ? endedShown() : render()));
+tick(() => {
+  // The link's token, renewed after the meeting, reads only its record: the live meeting no longer answers it.
+  if (joined && current()?.recordOnly) return closeEndedMeeting();
+  if (live?.state && joined) renderTimer($('#floor-timer'), live.state, live.now());
+});
 const preparing = prepare();

@@ -108,7 +108,8 @@ function renderRoster() {
         { dataset: { member: member.id }, class: member.active ? '' : 'inactive' },
         h('span', { class: 'grow' }, h('strong', {}, member.full_name), h('br'), h('span', { class: 'muted' }, details.join(' · '))),
         button(t('members.edit'), member.full_name, () => startEdit(member)),
-        member.username ? button(t('members.resetPassword'), member.full_name, () => resetPassword(member)) : null,
+        // A forgotten password of a plain member only: a secretary's or deputy's is changed by its owner (access.py).
+        member.username && member.role === 'member' ? button(t('members.resetPassword'), member.full_name, () => resetPassword(member)) : null,
         member.active
           ? button(t('members.deactivate'), member.full_name, () => setActive(member, false))
           : button(t('members.reactivate'), member.full_name, () => setActive(member, true)),

@@ -31,6 +31,7 @@ export function sessionFromToken(token, invite = null) {
     memberId: claims.mid ?? null,
     branchId: claims.bid ?? null,
     meetingId: claims.mtg ?? null,
+    recordOnly: claims.typ === 'record', // an invite link after its meeting: that meeting's sealed record only
     role: claims.role ?? 'member',
     isAdmin: Boolean(claims.adm),
     name: claims.name ?? '',
@@ -139,6 +140,65 @@ export async function login(username, password) {
   return session;
 }
 
+// A session ended on the server (signed out elsewhere, deactivated, password or role changed): 401 token_revoked
+// from the API, close code 4011 from the hub. The page forgets it and goes to sign-in, saying why; a session from an
+// invite link takes the link again once (the member may still be invited: a role change ended the old token).
+const ENDED_KEY = 'chibo.sessionEnded';
+let ending = false;
+
+export function sessionEnded() {
+  if (ending) return;
+  ending = true;
+  const session = current();
+  clearSession();
+  if (session?.invite) {
+    exchangeInvite(session.invite).then(
+      () => location.reload(),
+      () => toSignIn(),
+    );
+    return;
+  }
+  toSignIn();
+}
+
+function toSignIn() {
+  try {
+    sessionStorage.setItem(ENDED_KEY, 'token_revoked');
+  } catch {
+    /* private mode: the sign-in page just does not say why */
+  }
+  location.assign(loginUrl());
+}
+
+/** Why the last session ended, once (the sign-in page shows it), or null. */
+export function takeEndedReason() {
+  try {
+    const code = sessionStorage.getItem(ENDED_KEY);
+    sessionStorage.removeItem(ENDED_KEY);
+    return code;
+  } catch {
+    return null;
+  }
+}
+
+/** Sign out: the server ends every session of this account (all devices), then this device forgets it. */
+export async function signOut() {
+  ending = true; // this page's own sockets and requests, refused from now on, must not send it to sign-in first
+  const session = current();
+  if (session?.token) {
+    try {
+      await fetch('/api/auth/logout', {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${session.token}`, Accept: 'application/json' },
+        cache: 'no-store',
+      });
+    } catch {
+      /* no network: the token still runs out by itself; this device forgets it all the same */
+    }
+  }
+  clearSession();
+}
+
 /** A usable access token: renewed from the invite when it is about to expire. */
 export async function token() {
   let session = current();
@@ -162,7 +222,10 @@ function refreshToken(session) {
         headers: { Authorization: `Bearer ${session.token}`, Accept: 'application/json' },
         cache: 'no-store',
       });
-      if (!response.ok) return session; // the caller reports the expiry
+      if (!response.ok) {
+        if (response.status === 401 && (await readError(response)).code === 'token_revoked') sessionEnded();
+        return session; // the caller reports the expiry
+      }
       const body = await response.json();
       const renewed = sessionFromToken(body.access_token);
       if (!renewed) return session;
@@ -200,7 +263,11 @@ export async function request(path, { method = 'GET', body, auth = true, as = 'j
     throw new ApiError(0, { code: 'network' });
   }
   noteServerClock(response);
-  if (!response.ok) throw new ApiError(response.status, await readError(response));
+  if (!response.ok) {
+    const error = await readError(response);
+    if (auth && response.status === 401 && error.code === 'token_revoked') sessionEnded();
+    throw new ApiError(response.status, error);
+  }
   if (response.status === 204) return null;
   if (as === 'text') return response.text();
   if (as === 'blob') return response.blob();
@@ -236,6 +303,7 @@ const SILENCE_MS = 40000; // the hub pings every 15 s: nothing at all for this l
 // WebSocket close codes from the hub (signaling/hub.py).
 const CLOSE_UNAUTHENTICATED = 4001;
 const CLOSE_FORBIDDEN = 4003;
+const CLOSE_REVOKED = 4011; // the session ended on the server: sign in again (sessionEnded)
 const CLOSE_NOT_FOUND = 4004;
 // Codes that mean "what you asked for is already so": a replay after a lost answer, or a double tap (a chair's
 // double click on a microphone's mute button included).
@@ -729,6 +797,11 @@ export class LiveMeeting extends EventTarget {
       this.setStatus('expired');
       return;
     }
+    if (event.code === CLOSE_REVOKED) {
+      this.setStatus('expired');
+      sessionEnded();
+      return;
+    }
     if (event.code === CLOSE_FORBIDDEN || event.code === CLOSE_NOT_FOUND) {
       // Not allowed on the live channel in this role (or the meeting is gone): HTTP alone, no retries.
       this.hubDisabled = true;
@@ -848,6 +921,13 @@ function withoutHand(state, itemId, memberId) {
   state.queues[itemId] = (state.queues[itemId] || []).filter((hand) => hand.member_id !== memberId);
 }
 
+/** The item's minutes with `place` (taken out if it was there) at `position`, or last: as evolve.py's `_placed`. */
+function placeMinute(state, itemId, place, position = null) {
+  const places = (state.minute_order[itemId] || []).filter((p) => p.kind !== place.kind || p.ref !== place.ref);
+  places.splice(position ?? places.length, 0, place);
+  state.minute_order[itemId] = places;
+}
+
 const FOLD = {
   journal_opened(state, e) {
     Object.assign(state, {
@@ -899,6 +979,7 @@ const FOLD = {
   },
   item_concluded(state, e) {
     setItem(state, e.item_id, { conclusion: e.text });
+    placeMinute(state, e.item_id, { kind: 'conclusion', ref: e.item_id }); // where it was last given
   },
   hand_raised(state, e) {
     const queue = [...(state.queues[e.item_id] || [])];
@@ -945,6 +1026,7 @@ const FOLD = {
       id: e.vote_id, item_id: e.item_id, question: e.question, status: 'open', opened_at: e.at, ballots: {}, hall_count: null, result: null,
     };
     state.open_vote_id = e.vote_id;
+    placeMinute(state, e.item_id, { kind: 'vote', ref: e.vote_id });
   },
   ballot_cast(state, e) {
     const vote = state.votes[e.vote_id];
@@ -967,6 +1049,10 @@ const FOLD = {
       ...state.minutes,
       { id: e.entry_id, item_id: e.item_id, speaker_id: e.speaker_id ?? null, kind: e.kind, text: e.text, revisions: 1, written_at: e.at, revised_at: e.at },
     ];
+    placeMinute(state, e.item_id, { kind: 'entry', ref: e.entry_id });
+  },
+  entry_moved(state, e) {
+    placeMinute(state, e.item_id, { kind: 'entry', ref: e.entry_id }, e.position);
   },
   entry_revised(state, e) {
     state.minutes = state.minutes.map((entry) =>
@@ -984,6 +1070,7 @@ export function emptyState(meetingId) {
     status: 'scheduled', chair_id: null, clerk_id: null, started_at: null, ended_at: null,
     rules: { quorum: '> 2/3', majority: '> 1/2' }, roster: [], agenda: [], current_item_id: null, attendance: {},
     quorum: null, queues: {}, floor: null, muted: [], hall_muted: false, votes: {}, open_vote_id: null, minutes: [],
+    minute_order: {},
   };
 }
 

@@ -54,10 +54,11 @@ class Case:
     ok: int = 200  # the status an allowed caller gets
     request: Callable[[World, Fixture, str], tuple[str, dict]] | None = None  # -> (path, httpx kwargs)
     public: bool = False  # same answer for everyone, anonymous included
+    revokes: bool = False  # ends the caller's sessions: the world's tokens are issued again after it
 
 
-def case(allowed, ok=200, request=None, public=False) -> Case:
-    return Case(frozenset(allowed), ok, request, public)
+def case(allowed, ok=200, request=None, public=False, revokes=False) -> Case:
+    return Case(frozenset(allowed), ok, request, public, revokes)
 
 
 def _member_id(world: World, role: str) -> int | None:
@@ -172,6 +173,12 @@ TABLE: dict[tuple[str, str], Case] = {
     ("POST", "/api/auth/refresh"): case(EVERYONE_SIGNED_IN),
     ("POST", "/api/auth/invite"): case(ROLES, request=_invite_exchange, public=True),
     ("GET", "/api/me"): case(EVERYONE_SIGNED_IN),
+    ("POST", "/api/auth/logout"): case(EVERYONE_SIGNED_IN, revokes=True),
+    # Only a login's owner, with its current password: the world's members have no login and the admin's password
+    # is not this one, so all are refused here; tests/api/test_accounts.py changes a password for real.
+    ("POST", "/api/auth/password"): case(
+        set(), request=_with("/api/auth/password", json={"current_password": "sai", "new_password": "mat-khau-moi"})
+    ),
     ("GET", "/api/branches"): case(ACCOUNTS),
     ("POST", "/api/branches"): case({"admin"}, 201, _new_branch),
     ("GET", "/api/branches/{branch_id:int}"): case(MEMBERS_OF_A | {"admin"}, request=_get(f"/api/branches/{A}")),
@@ -190,6 +197,9 @@ TABLE: dict[tuple[str, str], Case] = {
     ),
     ("DELETE", "/api/members/{member_id:int}"): case(
         {"admin", "secretary"}, request=_get("/api/members/{world.a.guest}")
+    ),
+    ("GET", "/api/branches/{branch_id:int}/account-events"): case(
+        {"admin", "secretary"}, request=_get(f"/api/branches/{A}/account-events")
     ),
     ("GET", "/api/branches/{branch_id:int}/meetings"): case(
         MEMBERS_OF_A | {"admin"}, request=_get(f"/api/branches/{A}/meetings")
@@ -463,6 +473,8 @@ def test_every_route_with_every_role(world: World):
                 expected = {403, 404}
             if response.status_code not in expected:
                 failures.append(f"{method} {path} as {role}: {response.status_code} {response.text[:160]}")
+            if spec.revokes:
+                world.renew_tokens()
             if response.status_code >= 400:
                 assert "error" in response.json(), f"{method} {path}: error without the error shape"
             if response.status_code in (403, 404) and _outside(world, role, path) and re.search(r"/\d+(/|$)", path):
@@ -501,3 +513,120 @@ def test_a_commune_admin_finds_nothing_of_another_commune(world: World):
     assert [branch["id"] for branch in listed] == [world.a.branch_id]
     changed = world.client.patch(f"/api/branches/{b.branch_id}", json={"name": "Đổi tên"}, headers=admin)
     assert changed.status_code == 404
+
+
+# -- sequences (issue 13): accounts changed, then the changed accounts used -----------------------------------------
+def _give_logins(world: World, member_ids: list[int]) -> dict[int, str]:
+    """Logins (password PASSWORD) for these members of A: member id -> username."""
+    from meeting.auth import hash_password
+    from meeting.db.models import Member, User
+    from tests.factories import PASSWORD
+
+    password_hash = hash_password(PASSWORD)
+    usernames = {}
+    with world.context.sessions.begin() as session:
+        for member_id in member_ids:
+            user = User(username=f"a-{member_id}", password_hash=password_hash, display_name=f"A {member_id}")
+            session.get(Member, member_id).user = user
+            usernames[member_id] = user.username
+    return usernames
+
+
+def _sign_in(world: World, username: str, password: str | None = None) -> dict[str, str]:
+    from tests.factories import PASSWORD
+
+    response = world.client.post("/api/auth/login", json={"username": username, "password": password or PASSWORD})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def _content_routes(world: World, fx: Fixture) -> list[tuple[str, str, dict]]:
+    """Every route of the table that reads or writes a meeting's content and that the commune admin may not use."""
+    found = []
+    for (method, template), spec in TABLE.items():
+        if spec.public or "admin" in spec.allowed or "/meetings/" not in template or spec is _INVITES:
+            continue
+        path, kwargs = spec.request(world, fx, "admin") if spec.request else (template, {})
+        found.append((method, path, kwargs))
+    return found
+
+
+_INVITES = TABLE[("POST", "/api/meetings/{meeting_id:int}/invites")]
+
+
+def test_a_commune_admin_who_changes_accounts_cannot_act_as_them(world: World):
+    fx = _prepare(world)
+    a, admin = world.a, world.headers("admin")
+    usernames = _give_logins(world, [a.chair, world.chair, a.clerk, a.officials[2]])
+    known = "quan-tri-biet-mat-khau"
+    attempts = [
+        ("PATCH", f"/api/members/{a.chair}", {"password": known}),
+        ("PATCH", f"/api/members/{world.chair}", {"password": known}),
+        ("PATCH", f"/api/members/{a.officials[2]}", {"password": known, "role": "member"}),
+        ("PATCH", f"/api/members/{a.officials[4]}", {"username": "qt-lam-1", "password": known, "role": "secretary"}),
+        ("PATCH", f"/api/members/{a.guest}", {"username": "qt-lam-2", "password": known}),
+        (
+            "POST",
+            f"/api/branches/{a.branch_id}/members",
+            {"full_name": "Giả", "category": "official", "role": "deputy", "username": "qt-lam-3", "password": known},
+        ),
+    ]
+    for method, path, body in attempts:
+        response = world.client.request(method, path, json=body, headers=admin)
+        assert response.status_code == 403, f"{method} {path} {body}: {response.status_code}"
+    # Changes that give the admin nothing are theirs to make; then they try every door.
+    assert world.client.patch(f"/api/members/{world.chair}", json={"role": "deputy"}, headers=admin).status_code == 200
+    for username in [*usernames.values(), "qt-lam-1", "qt-lam-2", "qt-lam-3"]:
+        response = world.client.post("/api/auth/login", json={"username": username, "password": known})
+        assert response.status_code == 401, username
+    for method, path, kwargs in _content_routes(world, fx):
+        headers = {**kwargs.pop("headers", {}), **admin}
+        response = world.client.request(method, path, headers=headers, **kwargs)
+        assert response.status_code in (403, 404), f"{method} {path} as the admin: {response.status_code}"
+    with world.context.sessions() as session:
+        from meeting.db.models import AccountEvent
+
+        actions = [e.action for e in session.query(AccountEvent).order_by(AccountEvent.id)]
+    assert actions == ["role_changed"]
+
+
+def test_a_revoked_token_is_refused_on_every_route(world: World):
+    """Sign-out, deactivation, demotion, a password change, and an invite-link session of a deactivated member:
+    the token from before answers 401 token_revoked on every route that takes a token."""
+    fx = _prepare(world)
+    a, secretary = world.a, world.headers("secretary")
+    usernames = _give_logins(world, [a.officials[2], a.probationary, a.officials[4], a.clerk])
+    client = world.client
+    old_tokens = {}
+    # sign-out
+    old_tokens["signed out"] = _sign_in(world, usernames[a.officials[2]])
+    assert client.post("/api/auth/logout", headers=old_tokens["signed out"]).status_code == 200
+    # deactivated
+    old_tokens["deactivated"] = _sign_in(world, usernames[a.probationary])
+    assert client.delete(f"/api/members/{a.probationary}", headers=secretary).status_code == 200
+    # demoted deputy
+    assert client.patch(f"/api/members/{a.officials[4]}", json={"role": "deputy"}, headers=secretary).status_code == 200
+    old_tokens["demoted"] = _sign_in(world, usernames[a.officials[4]])
+    assert client.patch(f"/api/members/{a.officials[4]}", json={"role": "member"}, headers=secretary).status_code == 200
+    # password changed on another device
+    old_tokens["password changed"] = _sign_in(world, usernames[a.clerk])
+    other_device = _sign_in(world, usernames[a.clerk])
+    body = {"current_password": "mat-khau-thu-nghiem", "new_password": "mat-khau-moi-123"}
+    assert client.post("/api/auth/password", json=body, headers=other_device).status_code == 200
+    # an invite link's session, its member deactivated
+    _, invite_kwargs = _invite_exchange(world, fx, "anonymous")
+    invited = client.post("/api/auth/invite", **invite_kwargs).json()["access_token"]
+    old_tokens["invite, deactivated"] = {"Authorization": f"Bearer {invited}"}
+    assert client.delete(f"/api/members/{a.officials[4]}", headers=secretary).status_code == 200
+
+    failures = []
+    for (method, template), spec in TABLE.items():
+        if spec.public or template in ("/api/auth/login", "/api/auth/invite"):
+            continue
+        for kind, headers in old_tokens.items():
+            path, kwargs = spec.request(world, fx, "member") if spec.request else (template, {})
+            kwargs = dict(kwargs)
+            response = client.request(method, path, headers={**kwargs.pop("headers", {}), **headers}, **kwargs)
+            if response.status_code != 401 or response.json()["error"]["code"] != "token_revoked":
+                failures.append(f"{method} {path} ({kind}): {response.status_code} {response.text[:120]}")
+    assert not failures, "\n".join(failures)

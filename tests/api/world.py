@@ -6,12 +6,12 @@ tell rights that come from the branch role from rights that come from the meetin
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from starlette.testclient import TestClient
 
-from meeting.auth import Principal, issue_access_token
+from meeting.auth import Principal, current_epoch, issue_access_token
 from meeting.context import AppContext
 from meeting.db.models import Branch, Commune, Meeting, User
 from tests.conftest import TEST_SECRET
@@ -30,9 +30,19 @@ class World:
     chair: int  # member id of the meeting's chair (a plain member of A, not its secretary)
     tokens: dict[str, str | None] = field(default_factory=dict)
 
+    principals: dict[str, Principal] = field(default_factory=dict)
+
     def headers(self, role: str) -> dict[str, str]:
         token = self.tokens[role]
         return {"Authorization": f"Bearer {token}"} if token else {}
+
+    def renew_tokens(self) -> None:
+        """Tokens for every role at their accounts' epochs now (after a sign-out or another revocation)."""
+        with self.context.sessions() as session:
+            for role, who in self.principals.items():
+                fresh = replace(who, token_epoch=current_epoch(session, who) or 0)
+                self.principals[role] = fresh
+                self.tokens[role] = token_for(fresh)
 
 
 def token_for(principal: Principal) -> str:
@@ -55,16 +65,16 @@ def build_world(context: AppContext, client: TestClient) -> World:
         session.flush()
         admin_id, commune_id = admin.id, home.id
     world = World(context, client, a, b, admin_id, chair)
-    world.tokens = {
-        "anonymous": None,
-        "admin": token_for(Principal(admin_id, None, None, "admin", is_admin=True, commune_id=commune_id)),
-        "secretary": token_for(Principal(None, a.chair, a.branch_id, "secretary")),  # official no. 1
-        "chair": token_for(Principal(None, chair, a.branch_id, "member")),
-        "clerk": token_for(Principal(None, a.clerk, a.branch_id, "member")),
-        "member": token_for(Principal(None, a.officials[2], a.branch_id, "member")),
-        "invitee": token_for(Principal(None, a.officials[3], a.branch_id, "member", meeting_id=a.meeting_id)),
-        "outsider": token_for(Principal(None, b.officials[2], b.branch_id, "member")),
+    world.principals = {
+        "admin": Principal(admin_id, None, None, "admin", is_admin=True, commune_id=commune_id),
+        "secretary": Principal(None, a.chair, a.branch_id, "secretary"),  # official no. 1
+        "chair": Principal(None, chair, a.branch_id, "member"),
+        "clerk": Principal(None, a.clerk, a.branch_id, "member"),
+        "member": Principal(None, a.officials[2], a.branch_id, "member"),
+        "invitee": Principal(None, a.officials[3], a.branch_id, "member", meeting_id=a.meeting_id),
+        "outsider": Principal(None, b.officials[2], b.branch_id, "member"),
     }
+    world.tokens = {"anonymous": None, **{role: token_for(who) for role, who in world.principals.items()}}
     return world
 
 

@@ -24,7 +24,7 @@ import uvicorn
 from meeting.app import create_app
 from meeting.auth import issue_invite_token
 from meeting.context import AppContext
-from meeting.settings import Settings
+from meeting.settings import SealSettings, Settings
 from tests.conftest import TEST_SECRET
 from tests.factories import PASSWORD, SeededBranch, seed_branch
 
@@ -75,7 +75,14 @@ def _serve(app, sock: socket.socket) -> tuple[uvicorn.Server, threading.Thread]:
 
 
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory) -> Iterator[LiveServer]:
+def live_server_seal() -> SealSettings:
+    """The digital seal of the test server: none. A module whose test checks a signed PDF overrides this fixture,
+    e.g. `return seal_authority.pkcs11` with `seal_authority` from tests/sealing.py."""
+    return SealSettings()
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory, live_server_seal: SealSettings) -> Iterator[LiveServer]:
     root = tmp_path_factory.mktemp("browser")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -87,7 +94,9 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
         data_dir=str(root / "data"),
         public_url=url,
         access_token_minutes=120,
+        seal=live_server_seal,
     )
+    settings.seal.check()  # as a real start does: a seal that cannot sign stops here, not at the test's end
     context = AppContext.create(settings)
     branch = seed_branch(context.sessions, with_logins=True, code="cb-browser")
     expires = datetime.now(UTC) + timedelta(hours=4)

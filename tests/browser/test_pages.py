@@ -203,6 +203,8 @@ def test_the_pages_fold_every_kind_of_event_as_the_server_does(browser, live_ser
     run(chair, c.UnmuteMicrophone(member_id=b))  # a stays muted, and the hall
     run(clerk, c.WriteEntry(entry_id="e-1", item_id=items[0], text="Ý kiến", speaker_id=b))
     run(clerk, c.ReviseEntry(entry_id="e-1", text="Ý kiến đã sửa"))
+    run(clerk, c.WriteEntry(entry_id="e-2", item_id=items[0], text="Ghi chú", kind="note"))
+    run(clerk, c.MoveEntry(entry_id="e-2", direction="up"))
     run(chair, c.ConcludeItem(item_id=items[0], text="Kết luận"))
     run(chair, c.OpenVote(vote_id="v-1", question="Thông qua?"))
     run(Actor.member(a), c.CastBallot(vote_id="v-1", choice="for"))

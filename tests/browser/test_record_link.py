@@ -1,5 +1,6 @@
-"""From the live pages to the minutes: the chair's and clerk's consoles and the member's page show the way to the
-record viewer (where the minutes are read, adopted and signed) once the meeting reaches its "adopt the minutes" step."""
+"""From the live pages to the minutes: the chair's and clerk's consoles show the way to the record viewer (where the
+minutes are read, adopted and signed) once the meeting reaches its "adopt the minutes" step; the member's page
+opens the draft inside the meeting."""
 
 from __future__ import annotations
 
@@ -41,19 +42,19 @@ def test_the_consoles_lead_to_the_minutes_from_the_adoption_step(browser, live_s
     member.get_by_role("button", name="Tham gia").click()
     expect(member.locator("#meeting-view")).to_be_visible()
     expect(member.locator("#record-card")).to_be_hidden()
-    pages["member"] = member
 
     service.execute(branch.meeting_id, c.OpenItem(item_id=minutes_item), chair)
-    for page in pages.values():
+    for name, page in pages.items():
         link = page.get_by_role("link", name="Mở biên bản")
         expect(link).to_be_visible()
-        expect(link).to_have_attribute("href", f"/web/meetings/{branch.meeting_id}/record")
+        expect(link).to_have_attribute("href", f"/web/meetings/{branch.meeting_id}/record?from={name}")  # way back
     pages["chair"].get_by_role("link", name="Mở biên bản").click()
-    pages["chair"].wait_for_url(f"**/web/meetings/{branch.meeting_id}/record")
-    expect(pages["chair"].locator("#app")).to_contain_text("BIÊN BẢN", ignore_case=True)
-    member.get_by_role("link", name="Mở biên bản").click()  # the member reads the draft too
-    member.wait_for_url(f"**/web/meetings/{branch.meeting_id}/record")
-    expect(member.locator("#app")).to_contain_text("BIÊN BẢN", ignore_case=True)
+    pages["chair"].wait_for_url(f"**/web/meetings/{branch.meeting_id}/record?from=chair")
+    expect(pages["chair"].locator("#main")).to_contain_text("BIÊN BẢN", ignore_case=True)
+    # The member reads the draft too, without leaving the meeting (test_member_record.py follows it further).
+    member.get_by_role("button", name="Đọc dự thảo biên bản").click()
+    expect(member.get_by_role("dialog", name="Dự thảo biên bản")).to_contain_text("BIÊN BẢN", ignore_case=True)
+    assert member.url.endswith("/join")
     assert errors == [], errors
     phone.close()
     context.close()

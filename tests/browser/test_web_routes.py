@@ -69,7 +69,7 @@ def test_checkin_qr_is_for_the_clerk_and_chair_only(client, branch):
     member = client.get(path, headers=bearer(branch.officials[3], branch.branch_id))
     assert member.status_code == 403
     assert member.json()["error"]["code"] == "clerk_only"
-    outsider = client.get(path, headers=bearer(999, branch.branch_id + 1, "secretary"))
+    outsider = client.get(path, headers=bearer(branch.guest, branch.branch_id + 1, "secretary"))
     assert outsider.status_code == 404
     invite = client.get(path, headers=bearer(branch.clerk, branch.branch_id, meeting_id=branch.meeting_id))
     assert invite.status_code == 403  # an invite link is a member's pass, not the clerk's console
@@ -132,7 +132,7 @@ def test_revision_history_of_a_minute_entry(client, context, branch):
         f"/web/meetings/{meeting_id}/minutes/e-9/revisions", headers=bearer(branch.clerk, branch.branch_id)
     )
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "unknown_entry"
-    assert client.get(path, headers=bearer(999, branch.branch_id + 1)).status_code == 404
+    assert client.get(path, headers=bearer(branch.guest, branch.branch_id + 1)).status_code == 404
 
 
 def test_the_clerk_opens_the_meeting_for_check_in(client, context, branch):

@@ -8,7 +8,7 @@ from fractions import Fraction as Ratio
 
 from meeting.domain import MeetingState, quorum
 from meeting.domain import events as ev
-from meeting.domain.model import AttendanceMode, Category, ItemStatus, VoteStatus
+from meeting.domain.model import AttendanceMode, Category, ItemStatus, MinutePlace, VoteStatus
 
 VOTING = {Category.OFFICIAL, Category.EXEMPT}
 
@@ -101,4 +101,11 @@ def check_shape(state: MeetingState) -> None:
         assert all(hand.member_id != state.floor.member_id for hand in state.queue(state.floor.item_id))
     for entry in state.minutes.values():
         assert entry.revisions and state.item(entry.item_id) is not None
+    # Each entry, vote and conclusion stands once in its own item's minutes, and nothing else does.
+    placed = [(item_id, place) for item_id, places in state.minute_order.items() for place in places]
+    assert len(placed) == len(set(placed)), "something stands twice in the minutes"
+    expected = {(e.item_id, MinutePlace("entry", e.id)) for e in state.minutes.values()}
+    expected |= {(v.item_id, MinutePlace("vote", v.id)) for v in state.votes.values()}
+    expected |= {(i.id, MinutePlace("conclusion", i.id)) for i in state.agenda if i.conclusion is not None}
+    assert set(placed) == expected
     assert state.muted <= set(state.roster), "only members of the meeting are muted"

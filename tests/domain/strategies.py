@@ -76,7 +76,7 @@ CHAIR_COMMANDS = (
     c.OpenVote,
     c.CloseVote,
 )
-CLERK_COMMANDS = (c.MarkAbsent, c.RecordHallCount, c.WriteEntry, c.ReviseEntry)
+CLERK_COMMANDS = (c.MarkAbsent, c.RecordHallCount, c.WriteEntry, c.ReviseEntry, c.MoveEntry)
 
 
 def command_strategy(opening: ev.JournalOpened) -> st.SearchStrategy[c.Command]:
@@ -122,6 +122,7 @@ def command_strategy(opening: ev.JournalOpened) -> st.SearchStrategy[c.Command]:
             speaker_id=st.none() | member,
         ),
         st.builds(c.ReviseEntry, entry_id=entry, text=text, speaker_id=st.none() | member),
+        st.builds(c.MoveEntry, entry_id=entry, direction=st.sampled_from(["up", "down"])),
     )
 
 
@@ -195,6 +196,35 @@ def vote_rounds(opening: ev.JournalOpened, vote_id: str) -> st.SearchStrategy[li
     return round_()
 
 
+def minute_rounds(opening: ev.JournalOpened, round_id: str) -> st.SearchStrategy[list[Step]]:
+    """The clerk writes a few entries under one item and moves them about: random steps alone rarely put two
+    things in one item's minutes, which a move needs."""
+    clerk = Actor.member(opening.clerk_id if opening.clerk_id is not None else NOT_IN_ROSTER)
+    items = [item.id for item in opening.agenda]
+
+    @st.composite
+    def round_(draw: st.DrawFn) -> list[Step]:
+        item_id = draw(st.sampled_from(items))
+        written = [f"{round_id}-{n}" for n in range(draw(st.integers(1, 4)))]
+        writes = [
+            Step(
+                c.WriteEntry(
+                    entry_id=entry_id, item_id=item_id, text="Ghi chép", kind=draw(st.sampled_from(EntryKind))
+                ),
+                clerk,
+                0,
+            )
+            for entry_id in written
+        ]
+        moves = [
+            Step(c.MoveEntry(entry_id=draw(st.sampled_from([*written, *ENTRY_IDS])), direction=direction), clerk, 0)
+            for direction in draw(st.lists(st.sampled_from(["up", "down"]), max_size=5))
+        ]
+        return [*writes, *moves]
+
+    return round_()
+
+
 @st.composite
 def meetings(
     draw: st.DrawFn,
@@ -217,4 +247,6 @@ def meetings(
     body = [[step] for step in draw(st.lists(steps(opening), min_size=min_steps, max_size=max_steps))]
     for number in range(draw(st.integers(0, max_rounds))):
         body.insert(draw(st.integers(0, len(body))), draw(vote_rounds(opening, f"round-{number}")))
+    for number in range(draw(st.integers(0, max_rounds))):
+        body.insert(draw(st.integers(0, len(body))), draw(minute_rounds(opening, f"minutes-{number}")))
     return opening, [*prelude, *(step for chunk in body for step in chunk)]

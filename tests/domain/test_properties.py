@@ -60,6 +60,7 @@ def test_random_commands_keep_every_invariant(case):
         "floor_granted",
         "hand_raised",
         "entry_revised",
+        "entry_moved",
         "left",
         "microphone_muted",
         "meeting_ended",

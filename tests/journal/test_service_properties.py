@@ -297,6 +297,10 @@ def check_projection(live: Live, meeting_id: int, state: MeetingState, book: Boo
             e.id: e for e in session.scalars(select(m.MinuteEntry).where(m.MinuteEntry.meeting_id == meeting_id))
         }
         assert set(entries) == set(state.minutes)
+        # Each item's entries rank as the state orders them (the clerk's moves included).
+        for places in state.minute_order.values():
+            in_order = [place.ref for place in places if place.kind == "entry"]
+            assert sorted(in_order, key=lambda entry_id: entries[entry_id].position) == in_order
         revisions = session.scalars(
             select(m.MinuteRevision).where(m.MinuteRevision.meeting_id == meeting_id).order_by(m.MinuteRevision.id)
         ).all()

@@ -135,6 +135,21 @@ def test_app_and_database_live_on_internal_networks(compose):
     assert not networks["edge"].get("internal")
 
 
+def test_the_app_believes_forwarded_headers_from_caddy_alone(compose):
+    """Issue 13: the sign-in throttle counts the address in X-Forwarded-For only when Caddy sent it: the app names
+    Caddy's fixed address on the backend network, which Docker cannot hand to another container."""
+    services, backend = compose["services"], compose["networks"]["backend"]
+    trusted = _environment(services["app"])["FORWARDED_ALLOW_IPS"]
+    caddy = services["proxy"]["networks"]["backend"]["ipv4_address"]
+    assert trusted == caddy, "only the proxy's own address, never '*' or a network"
+    (pool,) = backend["ipam"]["config"]
+    assert ipaddress.ip_address(caddy) in ipaddress.ip_network(pool["subnet"])
+    assert ipaddress.ip_address(caddy) not in ipaddress.ip_network(pool["ip_range"]), "not an address Docker hands out"
+    nodes = yaml.safe_load((DOCKER / "compose.nodes.yaml").read_text(encoding="utf-8"))["services"]
+    assert "FORWARDED_ALLOW_IPS" not in _environment(nodes["app-b"]), "app-b inherits the app's setting"
+    assert nodes["app-b"]["extends"]["service"] == "app"
+
+
 def _substituted(value: str) -> str:
     """What compose hands the container once the operator's .env is filled in."""
     return ANY_VARIABLE.sub(lambda m: {"CHIBO_DOMAIN": "chibo.example.vn"}.get(m.group(1), "x" * 40), value)

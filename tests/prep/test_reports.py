@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
+from pathlib import Path
 
 import docx
 import pytest
@@ -86,6 +87,13 @@ def test_pdf_holds_the_same_content_in_vietnamese(report):
 
 
 def test_missing_font_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr(reports, "FONT_DIRS", ("/nonexistent",))
-    with pytest.raises(RuntimeError, match="fonts-dejavu-core"):
-        reports.font_dir()
+    from meeting.record import pdf
+
+    built = reports.BranchReport(1, "Chi bộ thôn Đông", "Đảng bộ xã Tân Lập", "ngày 05 tháng 02 năm 2026", [])
+    monkeypatch.setattr(pdf, "font_dirs", lambda: [Path("/nonexistent")])
+    pdf.font_files.cache_clear()
+    try:
+        with pytest.raises(RuntimeError, match="fonts-liberation2"):
+            reports.render_pdf(built)
+    finally:
+        pdf.font_files.cache_clear()

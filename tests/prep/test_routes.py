@@ -38,7 +38,8 @@ def people(branch):
         "clerk": token(branch.clerk, branch.branch_id),  # the meeting's clerk: prepares, not a manager
         "member": token(branch.officials[3], branch.branch_id),
         "invite": token(branch.officials[4], branch.branch_id, meeting_id=branch.meeting_id),
-        "outsider": token(999, branch.branch_id + 100, "secretary"),
+        # A secretary of another branch (a signed token of a real account: one that does not exist is refused 401).
+        "outsider": token(branch.guest, branch.branch_id + 100, "secretary"),
     }
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 00:58:27.046980
+Create Date: 2026-12-03 19:07:28.794505
 
 """
 
@@ -61,6 +61,7 @@ def upgrade() -> None:
         sa.Column("is_admin", sa.Boolean(), nullable=False),
         sa.Column("commune_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("token_epoch", sa.Integer(), server_default="0", nullable=False),
         sa.ForeignKeyConstraint(["commune_id"], ["communes.id"], ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("username"),
@@ -76,6 +77,7 @@ def upgrade() -> None:
         sa.Column("phone", sa.String(length=30), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("token_epoch", sa.Integer(), server_default="0", nullable=False),
         sa.ForeignKeyConstraint(["branch_id"], ["branches.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id"),
@@ -83,6 +85,30 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("members", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_members_branch_id"), ["branch_id"], unique=False)
+
+    op.create_table(
+        "account_events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("action", sa.String(length=30), nullable=False),
+        sa.Column("detail", sa.String(length=200), nullable=False),
+        sa.Column("branch_id", sa.Integer(), nullable=True),
+        sa.Column("actor_user_id", sa.Integer(), nullable=True),
+        sa.Column("actor_member_id", sa.Integer(), nullable=True),
+        sa.Column("actor_name", sa.String(length=200), nullable=False),
+        sa.Column("subject_user_id", sa.Integer(), nullable=True),
+        sa.Column("subject_member_id", sa.Integer(), nullable=True),
+        sa.Column("subject_name", sa.String(length=200), nullable=False),
+        sa.Column("address", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(["actor_member_id"], ["members.id"], ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(["actor_user_id"], ["users.id"], ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(["branch_id"], ["branches.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["subject_member_id"], ["members.id"], ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(["subject_user_id"], ["users.id"], ondelete="SET NULL"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("account_events", schema=None) as batch_op:
+        batch_op.create_index("ix_account_events_branch", ["branch_id", "at"], unique=False)
 
     op.create_table(
         "meetings",
@@ -232,6 +258,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("revision_count", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["meeting_id"], ["meetings.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["speaker_id"], ["members.id"], ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id", "meeting_id"),
@@ -268,6 +295,8 @@ def upgrade() -> None:
         sa.Column("pdf", sa.LargeBinary(), nullable=True),
         sa.Column("docx_sha256", sa.String(length=64), nullable=True),
         sa.Column("pdf_sha256", sa.String(length=64), nullable=True),
+        sa.Column("pdf_signer", sa.String(length=300), nullable=True),
+        sa.Column("pdf_signed_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["created_by"], ["members.id"], ondelete="SET NULL"),
         sa.ForeignKeyConstraint(["meeting_id"], ["meetings.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
@@ -460,6 +489,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_meetings_branch_id"))
 
     op.drop_table("meetings")
+    with op.batch_alter_table("account_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_account_events_branch")
+
+    op.drop_table("account_events")
     with op.batch_alter_table("members", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_members_branch_id"))
 
