@@ -304,8 +304,9 @@ class JournalEvent(Base):
     type: Mapped[str] = mapped_column(String(40))
     at: Mapped[str] = mapped_column(String(40))
     actor: Mapped[str] = mapped_column(String(40))  # "member:12", "system", "hall"
-    # The client's id for the command that caused this event: a retried command is found, not reapplied.
-    command_id: Mapped[str | None] = mapped_column(String(64))
+    # The client's id for the command that caused this event: a retried command is found, not reapplied. Kept with
+    # the caller's label ("member:12/" + up to 64 characters, or a QR check-in's "qr-checkin:<member>:<code>").
+    command_id: Mapped[str | None] = mapped_column(String(160))
     # SHA-256 of the command behind that id (meeting.journal.command_digest): the id sent again with another
     # command is refused. Outside the chain: it says what was asked, not what happened.
     command_hash: Mapped[str | None] = mapped_column(String(64))

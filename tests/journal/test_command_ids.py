@@ -168,3 +168,29 @@ def test_http_and_websocket_refuse_a_reused_id(context, branch):
             await ws.close()
 
     asyncio.run(over_the_hub())
+
+
+def test_the_longest_id_a_client_may_send_is_kept_whole(context, branch):
+    """A client's id may be 64 characters; kept with its caller's label (and the room code's prefix for a QR
+    check-in) it is longer than that, and the journal keeps it whole on both databases."""
+    from starlette.testclient import TestClient
+
+    from meeting.app import create_app
+    from meeting.web import checkin_code, current_window
+    from tests.conftest import TEST_SECRET
+    from tests.hub.conftest import token
+
+    meeting_id, member = branch.meeting_id, branch.officials[3]
+    context.service.open(meeting_id)
+    longest = "x" * 64
+    headers = {"Authorization": f"Bearer {token(member, branch.branch_id)}"}
+    body = {"command": {"type": "check_in", "member_id": member, "mode": "remote"}, "command_id": longest}
+    with TestClient(create_app(context=context)) as client:
+        first = client.post(f"/api/meetings/{meeting_id}/commands", json=body, headers=headers)
+        assert first.status_code == 200, first.text
+        again = client.post(f"/api/meetings/{meeting_id}/commands", json=body, headers=headers)
+        assert again.json() == first.json()
+        code = checkin_code(TEST_SECRET, meeting_id, current_window())
+        scanned = client.post(f"/web/meetings/{meeting_id}/checkin", json={"code": code}, headers=headers)
+        assert scanned.status_code == 200, scanned.text
+    assert with_id(context, meeting_id, f"member:{member}/{longest}") == 1

@@ -227,7 +227,7 @@ def upgrade() -> None:
         sa.Column("type", sa.String(length=40), nullable=False),
         sa.Column("at", sa.String(length=40), nullable=False),
         sa.Column("actor", sa.String(length=40), nullable=False),
-        sa.Column("command_id", sa.String(length=64), nullable=True),
+        sa.Column("command_id", sa.String(length=160), nullable=True),
         sa.Column("command_hash", sa.String(length=64), nullable=True),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("prev_hash", sa.String(length=64), nullable=False),
