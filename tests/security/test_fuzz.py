@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from websockets.sync.client import ClientConnection
 
@@ -145,6 +145,8 @@ def test_hellos_and_first_frames(media_off: None, served: Served):
     )
 
     @FUZZ_HELLOS
+    @example(first='{"type":"ping"}', meeting=served.world.a.meeting_id)  # a frame before the hello: hello_first
+    @example(first="[" * 2000 + "]" * 2000, meeting=served.world.a.meeting_id)  # the RecursionError payload
     @given(first=first_frames, meeting=st.sampled_from([served.world.a.meeting_id, served.world.b.meeting_id]))
     def handshake(first: str, meeting: int) -> None:
         ws = connect(served, meeting)
