@@ -22,7 +22,7 @@ import {
 } from './common.js';
 import { bindRecordSignatures } from './recordsigners.js';
 import { clock, errorText, t } from './i18n.js';
-import { ALREADY_DONE, ApiError, LiveMeeting, newId, request } from './net.js';
+import { ALREADY_DONE, ApiError, itemMinutes, LiveMeeting, newId, request } from './net.js';
 const AUTOSAVE_MS = 800;
 const QR_REFRESH_MS = 4 * 60 * 1000; // the code turns every 10 minutes; refresh well before
 
@@ -221,13 +221,6 @@ function renderEditor(force = false) {
   $('#current-line').textContent = item
     ? t('clerk.currentLine', { title: item.title, speaker: state.floor ? nameOf(state, state.floor.member_id) : t('clerk.nobody') })
     : t('clerk.noCurrent');
-}
-
-/** What the item's minutes say in reading order: entries, votes and the chair's conclusion, as the record has them. */
-function itemMinutes(state, itemId) {
-  const byId = new Map(state.minutes.map((entry) => [entry.id, entry]));
-  const places = state.minute_order?.[itemId] ?? state.minutes.filter((e) => e.item_id === itemId).map((e) => ({ kind: 'entry', ref: e.id }));
-  return places.filter((place) => place.kind !== 'entry' || byId.has(place.ref)).map((place) => ({ ...place, entry: byId.get(place.ref) }));
 }
 
 function renderEntries(state) {

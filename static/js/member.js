@@ -20,7 +20,7 @@ import {
   tick,
 } from './common.js';
 import { errorText, t, when } from './i18n.js';
-import { ALREADY_DONE, ApiError, current, exchangeInvite, LiveMeeting, loginUrl, request } from './net.js';
+import { ALREADY_DONE, ApiError, current, exchangeInvite, itemMinutes, LiveMeeting, loginUrl, request } from './net.js';
 const CHECKIN_KEY = 'chibo.checkin';
 
 await bootPage();
@@ -544,7 +544,8 @@ function renderQueue(state) {
 
 function renderMinutes(state) {
   const item = currentItem(state);
-  const entries = state.minutes.filter((entry) => !item || entry.item_id === item.id);
+  // The current item's entries in the clerk's reading order (the record's), not merely as written.
+  const entries = item ? itemMinutes(state, item.id).flatMap((place) => (place.entry ? [place.entry] : [])) : state.minutes;
   const box = $('#minutes');
   if (!entries.length) return fill(box, h('p', { class: 'muted' }, t('member.minutesEmpty')));
   fill(

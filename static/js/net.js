@@ -1064,6 +1064,14 @@ const FOLD = {
 };
 
 /** An empty state for a meeting whose journal has not opened. */
+/** What the item's minutes say in reading order: entries, votes and the chair's conclusion, as the record has them
+ * (the clerk's moves included); an entry's place carries the entry. One order for the clerk's and the member's pages. */
+export function itemMinutes(state, itemId) {
+  const byId = new Map(state.minutes.map((entry) => [entry.id, entry]));
+  const places = state.minute_order?.[itemId] ?? state.minutes.filter((e) => e.item_id === itemId).map((e) => ({ kind: 'entry', ref: e.id }));
+  return places.filter((place) => place.kind !== 'entry' || byId.has(place.ref)).map((place) => ({ ...place, entry: byId.get(place.ref) }));
+}
+
 export function emptyState(meetingId) {
   return {
     meeting_id: meetingId, seq: 0, opened: false, branch_id: 0, title: '', kind: 'regular', place: '', scheduled_at: null,

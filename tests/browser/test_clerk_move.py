@@ -1,6 +1,7 @@
 """The clerk puts the minutes in order from the console, in Debian's Chromium: two opinions and a note written
 after them, then the note moved up twice with the entry's own "Lên" button, the keyboard staying on the moved
-entry; the record the API serves (GET /api/meetings/{id}/record) reads in the new order, and so does the list.
+entry; the record the API serves (GET /api/meetings/{id}/record) reads in the new order, and so do the list and a
+remote member's phone.
 A vote stands in the list where it happened, and an entry moves past it with the same button."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from playwright.sync_api import Page, expect
 from meeting.domain import commands as c
 from meeting.domain.commands import Actor
 from meeting.domain.model import AttendanceMode
-from tests.browser.conftest import DESKTOP, LiveServer
+from tests.browser.conftest import DESKTOP, PHONE, LiveServer
 from tests.browser.helpers import open_context, screens, sign_in, watch_errors
 
 OPINION_A = "Đề nghị làm rõ trách nhiệm thu đảng phí từng tháng."
@@ -100,6 +101,14 @@ def test_the_clerk_moves_an_entry_with_the_consoles_buttons_and_the_record_follo
     assert record_order(clerk, meeting_id, discussion) == [NOTE, OPINION_A, OPINION_B]
     state, _ = service.state(meeting_id)
     assert state.minutes_of(discussion)[0].ref == note_id
+    # A remote member's phone, joined by its invite link, reads the item's minutes in the same order.
+    phone_context = open_context(browser, PHONE, mic=True)
+    phone = phone_context.new_page()
+    watch_errors(phone, errors, "member")
+    phone.goto(server.invite_link(branch.officials[4]))
+    phone.get_by_role("button", name="Tham gia").click()
+    expect(phone.locator("#minutes .minutes-entry")).to_have_count(3)
+    assert phone.locator("#minutes .minutes-entry .text").all_inner_texts() == [NOTE, OPINION_A, OPINION_B]
     # The chair puts a question to the vote: it stands in the list where it happened, and an entry moves past it.
     service.execute(meeting_id, c.OpenVote(vote_id="v-move", question="Thông qua ý kiến"), chair)
     service.execute(meeting_id, c.CloseVote(vote_id="v-move"), chair)
@@ -116,4 +125,5 @@ def test_the_clerk_moves_an_entry_with_the_consoles_buttons_and_the_record_follo
     assert listed(clerk) == [NOTE, OPINION_A, OPINION_B]
     expect(clerk.locator("#entries > li").nth(2)).to_have_text("Biểu quyết: «Thông qua ý kiến»")
     assert errors == []
+    phone_context.close()
     context.close()
